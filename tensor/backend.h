@@ -1,0 +1,83 @@
+// defines: Backend, the interface each device implements (CPU in tensor/cpu/, CUDA in
+// tensor/cuda/), and backend(device) to find it. The op API in tensor/ops*.cpp validates
+// arguments, allocates outputs and brings inputs into the layout each method documents, so the
+// kernels behind this interface only compute.
+#pragma once
+#include <cstddef>
+
+#include "tensor/op_kinds.h"
+#include "tensor/tensor.h"
+
+namespace trip {
+
+// The [outer, reduced, inner] form of a reduction or softmax over a contiguous input: element
+// (o, r, i) sits at o*reduced*inner + r*inner + i; outputs are [outer, inner] (softmax: the input's
+// shape).
+struct ReduceGeometry {
+  int64_t outer = 1;
+  int64_t reduced = 1;
+  int64_t inner = 1;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual void* allocate(size_t nbytes, Device device) = 0;
+  virtual void deallocate(void* ptr, size_t nbytes, Device device) = 0;
+
+  // dst = src (same shape, both on this device, any strides; dtypes may differ: converting copy).
+  virtual void copy(const Tensor& src, const Tensor& dst) = 0;
+  // Copies contiguous `src` into contiguous `dst` of the same dtype and size on another device.
+  virtual void transfer(const Tensor& src, const Tensor& dst) = 0;
+  virtual void fill(const Tensor& dst, double value) = 0;
+
+  // out = op(x); x and out have the same shape and dtype, any strides.
+  virtual void unary(UnaryOp op, const Tensor& x, const Tensor& out, UnaryParams p) = 0;
+  // grad_x = grad_out * op'(x); all three of one shape and dtype, any strides.
+  virtual void unary_backward(UnaryOp op, const Tensor& x, const Tensor& grad_out,
+                              const Tensor& grad_x, UnaryParams p) = 0;
+  // out = a op b; a and b already broadcast (expanded) to out's shape and of one dtype; out has
+  // that dtype too, or bool for comparisons. Any strides; out may alias a (in-place ops).
+  virtual void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  // out = cond ? a : b; cond is bool, all expanded to out's shape, a/b/out of one dtype.
+  virtual void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+
+  // Reductions over the middle axis of a contiguous input (see ReduceGeometry); out contiguous.
+  virtual void reduce(ReduceOp op, const Tensor& in, const Tensor& out, ReduceGeometry g) = 0;
+  // Max (is_max) or min with the index of the first extreme element; NaN wins, as in PyTorch.
+  virtual void arg_reduce(bool is_max, const Tensor& in, const Tensor& values,
+                          const Tensor& indices, ReduceGeometry g) = 0;
+  // Softmax (or log-softmax) along the middle axis; in and out contiguous, same shape.
+  virtual void softmax(const Tensor& in, const Tensor& out, ReduceGeometry g, bool log) = 0;
+
+  // out[b] = a[b] @ b[b] for 3-d a [B, M, K], b [B, K, N], out [B, M, N] contiguous. a and b may
+  // have any strides (transposed operands, batch stride 0 for broadcast); one floating dtype.
+  virtual void matmul(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+
+  // Fills contiguous out with Philox numbers: element i uses counter block offset + i / 4, lane
+  // i % 4 (tensor/philox.h), so CPU and CUDA agree. uniform: [a, b); normal: mean a, std b.
+  virtual void random(RandomKind kind, const Tensor& out, uint64_t seed, uint64_t offset, double a,
+                      double b) = 0;
+
+  // Indexing over a contiguous input viewed as [outer, size, inner] around `dim`; index i64
+  // contiguous. index_select: out [outer, index.numel(), inner]. gather: out and index share a
+  // shape (the input's shape except along dim). scatter_add: out[..index..] += src, index and src
+  // sharing a shape. Index values are checked by the op layer before the call.
+  virtual void index_select(const Tensor& in, int dim, const Tensor& index, const Tensor& out) = 0;
+  virtual void gather(const Tensor& in, int dim, const Tensor& index, const Tensor& out) = 0;
+  virtual void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src) = 0;
+};
+
+Backend& cpu_backend();
+// The CUDA backend; raises a clear error when built without CUDA or when no device is usable.
+Backend& cuda_backend();
+Backend& backend(Device device);
+// Whether a usable CUDA device exists (false when built without CUDA); never throws.
+bool cuda_available();
+int cuda_device_count();
+// When on, the CPU allocator fills new memory with all-ones bytes (NaN for floats) so that tests
+// catch kernels that leave output elements unwritten. Also set by TRIP_POISON_ALLOCATIONS.
+bool poison_allocations();
+void set_poison_allocations(bool on);
+
+}  // namespace trip

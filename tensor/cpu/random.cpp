@@ -1,0 +1,29 @@
+#include "tensor/cpu/kernels.h"
+#include "tensor/cpu/parallel.h"
+#include "tensor/philox.h"
+
+namespace trip::cpu {
+
+void random(RandomKind kind, const Tensor& out, uint64_t seed, uint64_t offset, double a,
+            double b) {
+  dispatch_floating(out.dtype(), "random", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using C = typename decltype(tag)::compute;
+    T* y = static_cast<T*>(out.data_ptr());
+    int64_t n = out.numel(), blocks = (n + 3) / 4;
+    parallel_for(blocks, kElementwiseGrain / 4, [&](int64_t b0, int64_t b1) {
+      for (int64_t blk = b0; blk < b1; ++blk) {
+        philox::Block bits = philox::generate(seed, offset + uint64_t(blk));
+        for (int lane = 0; lane < 4 && blk * 4 + lane < n; ++lane) {
+          float u = kind == RandomKind::uniform ? philox::uniform_lane(bits, lane)
+                                                : philox::normal_lane(bits, lane);
+          // Scale in the compute type: a + (b - a) * u, or mean + std * z.
+          C v = kind == RandomKind::uniform ? C(a) + (C(b) - C(a)) * C(u) : C(a) + C(b) * C(u);
+          y[blk * 4 + lane] = T(v);
+        }
+      }
+    });
+  });
+}
+
+}  // namespace trip::cpu

@@ -1,0 +1,183 @@
+// CPU reductions over the [outer, reduced, inner] geometry. Sums accumulate in double for every
+// floating dtype below f64 (accuracy at no cost: the loops are memory-bound). Long rows are cut
+// into fixed blocks whose partial results are combined in order, so the result does not depend on
+// the number of threads.
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "tensor/cpu/kernels.h"
+#include "tensor/cpu/parallel.h"
+#include "tensor/elementwise_math.h"
+
+namespace trip::cpu {
+
+namespace {
+
+constexpr int64_t kBlock = 16384;  // elements per partial result of a long row
+
+template <typename T>
+struct Acc {
+  using type = double;
+};
+template <>
+struct Acc<int32_t> {
+  using type = int64_t;
+};
+template <>
+struct Acc<int64_t> {
+  using type = int64_t;
+};
+template <>
+struct Acc<uint8_t> {
+  using type = int64_t;
+};
+template <>
+struct Acc<bool> {
+  using type = int64_t;
+};
+
+template <ReduceOp Op, typename A>
+A identity() {
+  if constexpr (Op == ReduceOp::sum || Op == ReduceOp::mean) return A(0);
+  if constexpr (Op == ReduceOp::prod) return A(1);
+  if constexpr (Op == ReduceOp::max) {
+    if constexpr (std::numeric_limits<A>::has_infinity)
+      return -std::numeric_limits<A>::infinity();
+    else
+      return std::numeric_limits<A>::lowest();
+  }
+  if constexpr (Op == ReduceOp::min) {
+    if constexpr (std::numeric_limits<A>::has_infinity)
+      return std::numeric_limits<A>::infinity();
+    else
+      return std::numeric_limits<A>::max();
+  }
+}
+
+template <ReduceOp Op, typename A>
+A combine(A acc, A x) {
+  if constexpr (Op == ReduceOp::sum || Op == ReduceOp::mean) return acc + x;
+  if constexpr (Op == ReduceOp::prod) return acc * x;
+  if constexpr (Op == ReduceOp::max) return math::binary<BinaryOp::maximum, A>(x, acc);
+  if constexpr (Op == ReduceOp::min) return math::binary<BinaryOp::minimum, A>(x, acc);
+}
+
+// Reduces n contiguous elements in fixed blocks.
+template <ReduceOp Op, typename T, typename A>
+A reduce_span(const T* x, int64_t n) {
+  A total = identity<Op, A>();
+  for (int64_t start = 0; start < n; start += kBlock) {
+    int64_t end = std::min(n, start + kBlock);
+    A part = identity<Op, A>();
+    if constexpr (Op == ReduceOp::sum || Op == ReduceOp::mean) {
+#pragma omp simd reduction(+ : part)
+      for (int64_t i = start; i < end; ++i) part += A(x[i]);
+    } else {
+      for (int64_t i = start; i < end; ++i) part = combine<Op, A>(part, A(x[i]));
+    }
+    total = combine<Op, A>(total, part);
+  }
+  return total;
+}
+
+template <ReduceOp Op, typename T>
+void reduce_typed(const Tensor& in, const Tensor& out, ReduceGeometry g) {
+  using A = typename Acc<T>::type;
+  const T* x = static_cast<const T*>(in.data_ptr());
+  T* y = static_cast<T*>(out.data_ptr());
+  int64_t R = g.reduced, I = g.inner;
+  auto finish = [&](A v) -> T {
+    if constexpr (Op == ReduceOp::mean)
+      return T(v / A(R));
+    else
+      return T(v);
+  };
+  if (I == 1) {
+    if (g.outer == 1 && R > kBlock) {
+      // One long row: blocks in parallel, partials combined in order.
+      int64_t blocks = (R + kBlock - 1) / kBlock;
+      std::vector<A> parts(blocks);
+      parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) {
+          parts[b] = reduce_span<Op, T, A>(x + b * kBlock, std::min(kBlock, R - b * kBlock));
+        }
+      });
+      A total = identity<Op, A>();
+      for (A p : parts) total = combine<Op, A>(total, p);
+      y[0] = finish(total);
+      return;
+    }
+    parallel_for(g.outer, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(R, 1)),
+                 [&](int64_t o0, int64_t o1) {
+                   for (int64_t o = o0; o < o1; ++o)
+                     y[o] = finish(reduce_span<Op, T, A>(x + o * R, R));
+                 });
+    return;
+  }
+  // Reduced axis is not innermost: accumulate whole inner rows, vectorised along inner.
+  int64_t tile = 1024;
+  int64_t tiles_per_outer = (I + tile - 1) / tile;
+  parallel_for(g.outer * tiles_per_outer, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<A> acc(tile);
+    for (int64_t t = t0; t < t1; ++t) {
+      int64_t o = t / tiles_per_outer, i0 = (t % tiles_per_outer) * tile;
+      int64_t n = std::min(tile, I - i0);
+      std::fill(acc.begin(), acc.begin() + n, identity<Op, A>());
+      for (int64_t r = 0; r < R; ++r) {
+        const T* row = x + (o * R + r) * I + i0;
+        for (int64_t i = 0; i < n; ++i) acc[i] = combine<Op, A>(acc[i], A(row[i]));
+      }
+      for (int64_t i = 0; i < n; ++i) y[o * I + i0 + i] = finish(acc[i]);
+    }
+  });
+}
+
+}  // namespace
+
+void reduce(ReduceOp op, const Tensor& in, const Tensor& out, ReduceGeometry g) {
+  dispatch_dtype(in.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    switch (op) {
+      case ReduceOp::sum:
+        return reduce_typed<ReduceOp::sum, T>(in, out, g);
+      case ReduceOp::mean:
+        return reduce_typed<ReduceOp::mean, T>(in, out, g);
+      case ReduceOp::max:
+        return reduce_typed<ReduceOp::max, T>(in, out, g);
+      case ReduceOp::min:
+        return reduce_typed<ReduceOp::min, T>(in, out, g);
+      case ReduceOp::prod:
+        return reduce_typed<ReduceOp::prod, T>(in, out, g);
+    }
+  });
+}
+
+void arg_reduce(bool is_max, const Tensor& in, const Tensor& values, const Tensor& indices,
+                ReduceGeometry g) {
+  dispatch_dtype(in.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    using C = typename decltype(tag)::compute;
+    const T* x = static_cast<const T*>(in.data_ptr());
+    T* v = static_cast<T*>(values.data_ptr());
+    int64_t* ix = static_cast<int64_t*>(indices.data_ptr());
+    int64_t R = g.reduced, I = g.inner;
+    parallel_for(
+        g.outer * I, std::max<int64_t>(1, kElementwiseGrain / R), [&](int64_t p0, int64_t p1) {
+          for (int64_t p = p0; p < p1; ++p) {
+            int64_t o = p / I, i = p % I;
+            const T* col = x + o * R * I + i;
+            C best = C(col[0]);
+            int64_t best_r = 0;
+            for (int64_t r = 1; r < R && best == best; ++r) {  // stop at the first NaN: it wins
+              C c = C(col[r * I]);
+              if (c != c || (is_max ? c > best : c < best)) best = c, best_r = r;
+            }
+            v[p] = T(best);
+            ix[p] = best_r;
+          }
+        });
+  });
+}
+
+}  // namespace trip::cpu

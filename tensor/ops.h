@@ -1,0 +1,111 @@
+// defines: the op API of the tensor layer (namespace trip::ops): every op on both devices, with
+// argument checks and clear errors, and no gradients. autograd/ wraps each differentiable op under
+// the same name in namespace trip; most users want those.
+#pragma once
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "tensor/op_kinds.h"
+#include "tensor/tensor.h"
+
+namespace trip::ops {
+
+// ---- views (share storage, no copy) and layout (tensor/views.cpp) ----
+Tensor view(const Tensor& t, Dims shape);     // requires compatible strides; one dim may be -1
+Tensor reshape(const Tensor& t, Dims shape);  // a view when possible, else a copy
+Tensor permute(const Tensor& t, const Dims& dims);
+Tensor transpose(const Tensor& t, int64_t dim0, int64_t dim1);
+Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length);
+Tensor slice(const Tensor& t, int64_t dim, int64_t start, int64_t end, int64_t step = 1);
+Tensor select(const Tensor& t, int64_t dim, int64_t index);
+Tensor expand(const Tensor& t, const Dims& shape);  // -1 keeps a dim; new dims on the left
+Tensor squeeze(const Tensor& t);                    // drops every size-1 dim
+Tensor squeeze(const Tensor& t, int64_t dim);       // drops dim if it has size 1
+Tensor unsqueeze(const Tensor& t, int64_t dim);
+Tensor flatten(const Tensor& t, int64_t start_dim = 0, int64_t end_dim = -1);
+Tensor contiguous(const Tensor& t);  // t itself when already contiguous
+Tensor clone(const Tensor& t);       // always a new contiguous copy
+Tensor to(const Tensor& t, Device device);
+Tensor to(const Tensor& t, DType dtype);
+// Shape after resolving a -1 entry; the error names `op` and both shapes.
+Dims infer_shape(const Dims& shape, int64_t numel, const char* op);
+
+// ---- in-place (bump the storage version) ----
+void fill_(const Tensor& t, double value);
+void copy_(const Tensor& dst, const Tensor& src);  // src broadcast to dst; converts dtype/device
+void add_(const Tensor& a, const Tensor& b, double alpha = 1.0);  // a += alpha * b
+void mul_(const Tensor& a, const Tensor& b);
+void mul_(const Tensor& a, double b);
+
+// ---- factories (tensor/factories.cpp) ----
+Tensor zeros(const Dims& shape, TensorOptions options = {});
+Tensor ones(const Dims& shape, TensorOptions options = {});
+Tensor full(const Dims& shape, double value, TensorOptions options = {});
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+Tensor full_like(const Tensor& t, double value);
+Tensor arange(double start, double end, double step = 1.0, TensorOptions options = {});
+Tensor linspace(double start, double end, int64_t steps, TensorOptions options = {});
+
+// ---- random numbers (tensor/random.cpp): Philox, same numbers on CPU and CUDA for a seed ----
+void manual_seed(uint64_t seed);  // reseeds the default generator
+struct Generator {
+  uint64_t seed = 0;
+  uint64_t offset = 0;  // in Philox blocks of 4 numbers; advances with every draw
+};
+Generator& default_generator();
+Tensor rand(const Dims& shape, TensorOptions options = {}, Generator* gen = nullptr);
+Tensor randn(const Dims& shape, TensorOptions options = {}, Generator* gen = nullptr);
+Tensor uniform(const Dims& shape, double low, double high, TensorOptions options = {},
+               Generator* gen = nullptr);
+
+// ---- elementwise (tensor/elementwise.cpp) ----
+Tensor unary(UnaryOp op, const Tensor& x, UnaryParams p = {});
+Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& grad_out, UnaryParams p = {});
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b);
+Tensor binary(BinaryOp op, const Tensor& a, double b);
+Tensor binary(BinaryOp op, double a, const Tensor& b);
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+Tensor masked_fill(const Tensor& t, const Tensor& mask, double value);
+// A 0-d tensor holding `value` in the dtype a binary op with `like` should compute in: like's
+// dtype when it is floating or value is integral, else f32 (the PyTorch rule for scalars).
+Tensor scalar_like(double value, const Tensor& like);
+
+// ---- reductions (tensor/reduce.cpp); empty dims = all dims ----
+Tensor sum(const Tensor& t, const Dims& dims = {}, bool keepdim = false);
+Tensor mean(const Tensor& t, const Dims& dims = {}, bool keepdim = false);
+Tensor amax(const Tensor& t, const Dims& dims = {}, bool keepdim = false);
+Tensor amin(const Tensor& t, const Dims& dims = {}, bool keepdim = false);
+// Values and i64 indices of the extreme along one dim.
+std::pair<Tensor, Tensor> max(const Tensor& t, int64_t dim, bool keepdim = false);
+std::pair<Tensor, Tensor> min(const Tensor& t, int64_t dim, bool keepdim = false);
+Tensor argmax(const Tensor& t, int64_t dim, bool keepdim = false);
+Tensor var(const Tensor& t, const Dims& dims = {}, int64_t correction = 1, bool keepdim = false);
+Tensor std(const Tensor& t, const Dims& dims = {}, int64_t correction = 1, bool keepdim = false);
+Tensor norm(const Tensor& t, double p = 2.0, const Dims& dims = {}, bool keepdim = false);
+// Sums `t` down to `shape` (the reverse of broadcasting), used for gradients of broadcast ops.
+Tensor sum_to(const Tensor& t, const Dims& shape);
+
+// ---- softmax (tensor/softmax.cpp) ----
+Tensor softmax(const Tensor& t, int64_t dim);
+Tensor log_softmax(const Tensor& t, int64_t dim);
+
+// ---- matmul (tensor/matmul.cpp): NumPy semantics, batch dims broadcast ----
+Tensor matmul(const Tensor& a, const Tensor& b);
+
+// ---- joining, splitting, indexing (tensor/index.cpp) ----
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim);
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim);
+std::vector<Tensor> split(const Tensor& t, int64_t split_size, int64_t dim);  // views
+std::vector<Tensor> chunk(const Tensor& t, int64_t chunks, int64_t dim);      // views
+Tensor index_select(const Tensor& t, int64_t dim, const Tensor& index);
+Tensor gather(const Tensor& t, int64_t dim, const Tensor& index);
+// Returns a copy of t with src added at index along dim (out-of-place scatter_add).
+Tensor scatter_add(const Tensor& t, int64_t dim, const Tensor& index, const Tensor& src);
+// Constant padding; pads lists (before, after) pairs starting from the LAST dim, as PyTorch's
+// F.pad.
+Tensor pad(const Tensor& t, const std::vector<int64_t>& pads, double value = 0.0);
+Tensor repeat(const Tensor& t, const Dims& repeats);
+
+}  // namespace trip::ops

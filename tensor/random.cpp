@@ -1,0 +1,36 @@
+#include "tensor/backend.h"
+#include "tensor/ops.h"
+
+namespace trip::ops {
+
+Generator& default_generator() {
+  static Generator gen{/*seed=*/0x5eed, /*offset=*/0};
+  return gen;
+}
+
+void manual_seed(uint64_t seed) { default_generator() = Generator{seed, 0}; }
+
+static Tensor draw(RandomKind kind, const Dims& shape, double a, double b, TensorOptions options,
+                   Generator* gen, const char* op) {
+  TRIP_CHECK(is_floating(options.dtype), "{}: expected a floating dtype, got {}", op,
+             options.dtype);
+  Generator& g = gen ? *gen : default_generator();
+  Tensor t = empty(shape, options);
+  uint64_t blocks = (uint64_t(t.numel()) + 3) / 4;  // each Philox block gives 4 numbers
+  if (t.numel() > 0) backend(options.device).random(kind, t, g.seed, g.offset, a, b);
+  g.offset += blocks;
+  return t;
+}
+
+Tensor rand(const Dims& shape, TensorOptions options, Generator* gen) {
+  return draw(RandomKind::uniform, shape, 0.0, 1.0, options, gen, "rand");
+}
+Tensor randn(const Dims& shape, TensorOptions options, Generator* gen) {
+  return draw(RandomKind::normal, shape, 0.0, 1.0, options, gen, "randn");
+}
+Tensor uniform(const Dims& shape, double low, double high, TensorOptions options, Generator* gen) {
+  TRIP_CHECK(low < high, "uniform: low ({}) must be below high ({})", low, high);
+  return draw(RandomKind::uniform, shape, low, high, options, gen, "uniform");
+}
+
+}  // namespace trip::ops

@@ -1,0 +1,103 @@
+// Tensor-layer basics: dtypes, views and strides, factories, conversions, printing and errors.
+#include <doctest/doctest.h>
+
+#include "tensor/backend.h"
+#include "tensor/ops.h"
+#include "tensor/print.h"
+
+using namespace trip;
+
+TEST_CASE("views share storage and compute strides") {
+  Tensor t = ops::arange(0, 24, 1, DType::f32);
+  Tensor v = ops::view(t, {2, 3, 4});
+  CHECK(v.strides() == Dims{12, 4, 1});
+  Tensor p = ops::permute(v, {2, 0, 1});
+  CHECK(p.shape() == Dims{4, 2, 3});
+  CHECK(!p.is_contiguous());
+  CHECK(p.storage() == t.storage());
+  Tensor c = ops::contiguous(p);
+  CHECK(c.is_contiguous());
+  std::vector<float> values = c.to_vector<float>();
+  // c[i][j][k] = v[j][k][i] = 12j + 4k + i
+  CHECK(values[0] == 0.0f);
+  CHECK(values[1] == 4.0f);
+  CHECK(values[3] == 12.0f);
+  CHECK(values[6] == 1.0f);
+}
+
+TEST_CASE("reshape copies only when it must") {
+  Tensor t = ops::reshape(ops::arange(0, 12, 1), {3, 4});
+  Tensor tt = ops::transpose(t, 0, 1);
+  CHECK_THROWS_WITH_AS(ops::view(tt, {12}), doctest::Contains("without a copy"), Error);
+  Tensor r = ops::reshape(tt, {12});
+  CHECK(r.storage() != t.storage());
+  CHECK(r.to_vector<float>()[1] == 4.0f);
+  Tensor same = ops::reshape(t, {2, -1});
+  CHECK(same.storage() == t.storage());
+  CHECK(same.shape() == Dims{2, 6});
+}
+
+TEST_CASE("narrow, select, slice, expand, squeeze") {
+  Tensor t = ops::reshape(ops::arange(0, 20, 1), {4, 5});
+  CHECK(ops::narrow(t, 1, 1, 3).to_vector<float>() ==
+        std::vector<float>{1, 2, 3, 6, 7, 8, 11, 12, 13, 16, 17, 18});
+  CHECK(ops::select(t, 0, -1).to_vector<float>() == std::vector<float>{15, 16, 17, 18, 19});
+  CHECK(ops::slice(t, 1, 0, 5, 2).to_vector<float>() ==
+        std::vector<float>{0, 2, 4, 5, 7, 9, 10, 12, 14, 15, 17, 19});
+  Tensor e = ops::expand(ops::reshape(ops::arange(0, 3, 1), {3, 1}), {2, 3, 4});
+  CHECK(e.strides() == Dims{0, 1, 0});
+  CHECK(ops::contiguous(e).to_vector<float>()[5] == 1.0f);
+  CHECK(ops::squeeze(ops::zeros({1, 3, 1})).shape() == Dims{3});
+  CHECK(ops::unsqueeze(ops::zeros({3}), -1).shape() == Dims{3, 1});
+  CHECK_THROWS_WITH_AS(ops::expand(ops::zeros({3}), {4}), doctest::Contains("cannot expand"),
+                       Error);
+}
+
+TEST_CASE("dtype conversion round trips and promotion") {
+  CHECK(promote(DType::i32, DType::f16) == DType::f16);
+  CHECK(promote(DType::bf16, DType::f16) == DType::f32);
+  CHECK(promote(DType::boolean, DType::u8) == DType::u8);
+  CHECK(promote(DType::i64, DType::f32) == DType::f32);
+  Tensor x = from_vector<float>({1.5f, -2.25f, 3.0f, 65504.0f}, {4});
+  CHECK(ops::to(ops::to(x, DType::f16), DType::f32).to_vector<float>() == x.to_vector<float>());
+  CHECK(ops::to(ops::to(x, DType::bf16), DType::f32).to_vector<float>()[0] == 1.5f);
+  CHECK(ops::to(x, DType::i32).to_vector<int32_t>() == std::vector<int32_t>{1, -2, 3, 65504});
+  CHECK(ops::to(x, DType::boolean).to_vector<bool>() == std::vector<bool>{true, true, true, true});
+  // Round to nearest even in bf16: 1 + 2^-8 is a tie between 1 and 1 + 2^-7, and rounds to 1.
+  CHECK(float(bf16(1.0f + 1.0f / 256)) == 1.0f);
+  CHECK(float(f16(1e-7f)) == doctest::Approx(1.19209e-07).epsilon(0.01));  // f16 subnormal
+}
+
+TEST_CASE("factories") {
+  CHECK(ops::arange(0, 1, 0.25).to_vector<float>() == std::vector<float>{0, 0.25f, 0.5f, 0.75f});
+  CHECK(ops::linspace(0, 1, 5).to_vector<float>() == std::vector<float>{0, 0.25f, 0.5f, 0.75f, 1});
+  CHECK(ops::full({2, 2}, 7, DType::i64).to_vector<int64_t>() == std::vector<int64_t>(4, 7));
+  CHECK(ops::zeros({0, 3}).numel() == 0);
+  CHECK_THROWS_WITH_AS(from_vector<float>({1, 2, 3}, {2, 2}), doctest::Contains("3 values"), Error);
+}
+
+TEST_CASE("errors name the op and the values") {
+  Tensor a = ops::zeros({2, 3}), b = ops::zeros({4, 3});
+  CHECK_THROWS_WITH_AS(ops::binary(BinaryOp::add, a, b),
+                       doctest::Contains("add: shapes [2, 3] and [4, 3]"), Error);
+  CHECK_THROWS_WITH_AS(ops::matmul(a, a), doctest::Contains("matmul: inner dims differ"), Error);
+  CHECK_THROWS_WITH_AS(ops::permute(a, {0, 0}), doctest::Contains("repeated"), Error);
+  CHECK_THROWS_WITH_AS(ops::sum(a, {2}), doctest::Contains("dim 2 out of range"), Error);
+  CHECK_THROWS_WITH_AS(Device("gpu"), doctest::Contains("invalid device 'gpu'"), Error);
+  CHECK_THROWS_WITH_AS(ops::zeros({65}, DType::f32).data<double>(), doctest::Contains("dtype f32"),
+                       Error);
+}
+
+TEST_CASE("printing") {
+  Tensor t = from_vector<float>({1, 2, 3, 4}, {2, 2});
+  std::string s = fmt::format("{}", t);
+  CHECK(s.find("[[1.0000, 2.0000],") != std::string::npos);
+  CHECK(s.find("dtype=f32") != std::string::npos);
+  std::string big = fmt::format("{}", ops::zeros({5000}));
+  CHECK(big.find("...") != std::string::npos);
+}
+
+TEST_CASE("CUDA tensors fail clearly without a device") {
+  if (cuda_available()) return;
+  CHECK_THROWS_WITH_AS(ops::zeros({2}, Device("cuda")), doctest::Contains("CUDA"), Error);
+}
