@@ -40,7 +40,7 @@ TRIP_HD C unary(C x, C a, C b) {
     C inner = C(kSqrt2OverPi) * (x + C(kGeluTanhCubic) * x * x * x);
     return C(0.5) * x * (C(1) + std::tanh(inner));
   }
-  if constexpr (Op == UnaryOp::relu) return x > C(0) ? x : C(0);
+  if constexpr (Op == UnaryOp::relu) return x < C(0) ? C(0) : x;  // NaN passes through
   if constexpr (Op == UnaryOp::square) return x * x;
   if constexpr (Op == UnaryOp::reciprocal) return C(1) / x;
   if constexpr (Op == UnaryOp::pow_scalar) return std::pow(x, a);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "tensor/half.h"
 #include "tensor/macros.h"
 
 namespace trip::philox {
@@ -53,6 +54,17 @@ TRIP_HD float normal_lane(const Block& b, int lane) {
   float radius = std::sqrt(-2.0f * std::log(u1));
   float angle = 6.283185307179586f * u2;
   return (lane & 1) ? radius * std::sin(angle) : radius * std::cos(angle);
+}
+
+// Element `lane` of a block as a value of storage type T: uniform in [low, high) or normal with
+// mean `low` and standard deviation `high`, scaled in the compute type C with one explicit fma
+// (so CPU and GPU round identically whatever the compiler contracts), and kept below `high` when
+// rounding to a 16-bit type would land on it.
+template <typename T, typename C>
+TRIP_HD T sample(const Block& b, int lane, bool normal, C low, C high) {
+  if (normal) return T(std::fma(high, C(normal_lane(b, lane)), low));
+  T out = T(std::fma(high - low, C(uniform_lane(b, lane)), low));
+  return C(out) >= high ? next_below(out) : out;
 }
 
 }  // namespace trip::philox

@@ -35,8 +35,13 @@ void render(std::string& out, const std::vector<double>& values, const Dims& sha
     }
     render(out, values, shape, strides, dim + 1, offset + i * strides[dim], dtype, summarise);
     if (i + 1 < n) {
-      out += ",";
-      out += dim + 1 < shape.size() ? "\n" + std::string(size_t(dim) + 8, ' ') : " ";
+      out += ',';
+      if (dim + 1 < shape.size()) {
+        out += '\n';
+        out.append(size_t(dim) + 8, ' ');  // align under "tensor(["
+      } else {
+        out += ' ';
+      }
     }
   }
   out += ']';

@@ -35,7 +35,8 @@ Tensor Tensor::as_strided(const Dims& shape, const Dims& strides, int64_t offset
     if (last >= offset) last += (shape[i] - 1) * strides[i];
   }
   int64_t capacity = int64_t(storage()->nbytes() / element_size(dtype()));
-  TRIP_CHECK(offset >= 0 && last < capacity,
+  // An empty view touches no element, so only its offset's sign matters.
+  TRIP_CHECK(offset >= 0 && (last < offset || last < capacity),
              "as_strided: view (shape {}, strides {}, offset {}) exceeds storage of {} elements",
              shape, strides, offset, capacity);
   auto view = std::make_shared<TensorImpl>();

@@ -32,7 +32,8 @@ void copy(const Tensor& src, const Tensor& dst) {
                         }
                         for (int64_t i = 0; i < n; ++i) {
                           if constexpr (std::is_same_v<D, bool>) {
-                            y[i * st[1]] = float(x[i * st[0]]) != 0.0f;
+                            using SC = typename decltype(s)::compute;
+            y[i * st[1]] = SC(x[i * st[0]]) != SC(0);
                           } else {
                             y[i * st[1]] = D(C(x[i * st[0]]));
                           }

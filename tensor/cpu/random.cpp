@@ -15,11 +15,8 @@ void random(RandomKind kind, const Tensor& out, uint64_t seed, uint64_t offset, 
       for (int64_t blk = b0; blk < b1; ++blk) {
         philox::Block bits = philox::generate(seed, offset + uint64_t(blk));
         for (int lane = 0; lane < 4 && blk * 4 + lane < n; ++lane) {
-          float u = kind == RandomKind::uniform ? philox::uniform_lane(bits, lane)
-                                                : philox::normal_lane(bits, lane);
-          // Scale in the compute type: a + (b - a) * u, or mean + std * z.
-          C v = kind == RandomKind::uniform ? C(a) + (C(b) - C(a)) * C(u) : C(a) + C(b) * C(u);
-          y[blk * 4 + lane] = T(v);
+          y[blk * 4 + lane] =
+              philox::sample<T, C>(bits, lane, kind == RandomKind::normal, C(a), C(b));
         }
       }
     });

@@ -1,0 +1,51 @@
+// defines: the launchers behind CudaBackend (tensor/cuda/backend.cu), one group per .cu file.
+// Each takes tensors already validated and laid out by the op layer (see tensor/backend.h for
+// the contract of each), makes the tensors' device current, and queues its kernels on the
+// default stream.
+#pragma once
+#include <cstdint>
+
+#include "tensor/backend.h"
+#include "tensor/op_kinds.h"
+#include "tensor/tensor.h"
+
+namespace trip::gpu {
+
+// copy.cu
+void copy(const Tensor& src, const Tensor& dst);
+// dst = src for raw device pointers (first elements) with strides in elements; the current
+// device must be the one holding both. Used for scratch copies (matmul operands).
+void copy_strided(DType src_dtype, const void* src, const Dims& src_strides, DType dst_dtype,
+                  void* dst, const Dims& dst_strides, const Dims& shape);
+void transfer(const Tensor& src, const Tensor& dst);
+void fill(const Tensor& dst, double value);
+
+// unary.cu
+void unary(UnaryOp op, const Tensor& x, const Tensor& out, UnaryParams p);
+void unary_backward(UnaryOp op, const Tensor& x, const Tensor& grad_out, const Tensor& grad_x,
+                    UnaryParams p);
+
+// binary.cu
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out);
+void where(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out);
+
+// reduce.cu
+void reduce(ReduceOp op, const Tensor& in, const Tensor& out, ReduceGeometry g);
+void arg_reduce(bool is_max, const Tensor& in, const Tensor& values, const Tensor& indices,
+                ReduceGeometry g);
+
+// softmax.cu
+void softmax(const Tensor& in, const Tensor& out, ReduceGeometry g, bool log);
+
+// matmul.cu
+void matmul(const Tensor& a, const Tensor& b, const Tensor& out);
+
+// random.cu
+void random(RandomKind kind, const Tensor& out, uint64_t seed, uint64_t offset, double a, double b);
+
+// index.cu
+void index_select(const Tensor& in, int dim, const Tensor& index, const Tensor& out);
+void gather(const Tensor& in, int dim, const Tensor& index, const Tensor& out);
+void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src);
+
+}  // namespace trip::gpu

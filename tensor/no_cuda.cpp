@@ -1,0 +1,25 @@
+// What a build without CUDA links instead of tensor/cuda/: no devices, a clear error from
+// cuda_backend(), zero memory statistics and no-op synchronisation.
+#include "tensor/backend.h"
+#include "tensor/cuda_memory.h"
+#include "tensor/error.h"
+
+namespace trip {
+
+bool cuda_available() { return false; }
+
+int cuda_device_count() { return 0; }
+
+Backend& cuda_backend() {
+  throw Error(
+      "CUDA: this build has no CUDA support (configure with -Dcuda=enabled and the CUDA "
+      "toolkit)");
+}
+
+CudaMemoryStats cuda_memory_stats(int) { return {}; }
+
+void cuda_empty_cache() {}
+
+void cuda_synchronize() {}
+
+}  // namespace trip
