@@ -143,12 +143,13 @@ void dispatch_unary(UnaryOp op, Fn&& fn) {
     return fn(std::integral_constant<UnaryOp, UnaryOp::name>{});
   switch (op) {
     TRIP_UNARY_CASE(neg)
-    TRIP_UNARY_CASE(abs) TRIP_UNARY_CASE(exp) TRIP_UNARY_CASE(log) TRIP_UNARY_CASE(sqrt)
-        TRIP_UNARY_CASE(rsqrt) TRIP_UNARY_CASE(sin) TRIP_UNARY_CASE(cos) TRIP_UNARY_CASE(tanh)
-            TRIP_UNARY_CASE(sigmoid) TRIP_UNARY_CASE(silu) TRIP_UNARY_CASE(gelu_erf)
-                TRIP_UNARY_CASE(gelu_tanh) TRIP_UNARY_CASE(relu) TRIP_UNARY_CASE(square)
-                    TRIP_UNARY_CASE(reciprocal) TRIP_UNARY_CASE(pow_scalar) TRIP_UNARY_CASE(clamp)
-                        TRIP_UNARY_CASE(erf) TRIP_UNARY_CASE(sign)
+    TRIP_UNARY_CASE(abs)
+    TRIP_UNARY_CASE(exp) TRIP_UNARY_CASE(log) TRIP_UNARY_CASE(sqrt) TRIP_UNARY_CASE(rsqrt)
+        TRIP_UNARY_CASE(sin) TRIP_UNARY_CASE(cos) TRIP_UNARY_CASE(tanh) TRIP_UNARY_CASE(sigmoid)
+            TRIP_UNARY_CASE(silu) TRIP_UNARY_CASE(gelu_erf) TRIP_UNARY_CASE(gelu_tanh)
+                TRIP_UNARY_CASE(relu) TRIP_UNARY_CASE(square) TRIP_UNARY_CASE(reciprocal)
+                    TRIP_UNARY_CASE(pow_scalar) TRIP_UNARY_CASE(clamp) TRIP_UNARY_CASE(erf)
+                        TRIP_UNARY_CASE(sign)
   }
 #undef TRIP_UNARY_CASE
 }
@@ -160,9 +161,10 @@ void dispatch_binary(BinaryOp op, Fn&& fn) {
     return fn(std::integral_constant<BinaryOp, BinaryOp::name>{});
   switch (op) {
     TRIP_BINARY_CASE(add)
-    TRIP_BINARY_CASE(sub) TRIP_BINARY_CASE(mul) TRIP_BINARY_CASE(div) TRIP_BINARY_CASE(maximum)
-        TRIP_BINARY_CASE(minimum) TRIP_BINARY_CASE(pow) TRIP_BINARY_CASE(eq) TRIP_BINARY_CASE(ne)
-            TRIP_BINARY_CASE(lt) TRIP_BINARY_CASE(le) TRIP_BINARY_CASE(gt) TRIP_BINARY_CASE(ge)
+    TRIP_BINARY_CASE(sub)
+    TRIP_BINARY_CASE(mul) TRIP_BINARY_CASE(div) TRIP_BINARY_CASE(maximum) TRIP_BINARY_CASE(minimum)
+        TRIP_BINARY_CASE(pow) TRIP_BINARY_CASE(eq) TRIP_BINARY_CASE(ne) TRIP_BINARY_CASE(lt)
+            TRIP_BINARY_CASE(le) TRIP_BINARY_CASE(gt) TRIP_BINARY_CASE(ge)
   }
 #undef TRIP_BINARY_CASE
 }

@@ -2,8 +2,8 @@
 // and device. Arithmetic always happens in float; these only store. Rounding is
 // round-to-nearest-even, NaN stays NaN (the IEEE behaviour PyTorch also gives).
 #pragma once
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "tensor/macros.h"
@@ -88,11 +88,15 @@ struct f16 {
 
 // The largest value strictly below x (x finite): used to keep rounded uniform samples below
 // their upper bound.
-template <typename Half> TRIP_HD Half next_below(Half x) {
+template <typename Half>
+TRIP_HD Half next_below(Half x) {
   Half out = x;
-  if ((x.bits & 0x7fffu) == 0) out.bits = 0x8001u;  // +-0: the smallest negative subnormal
-  else if (x.bits & 0x8000u) out.bits = uint16_t(x.bits + 1);  // negative: grow the magnitude
-  else out.bits = uint16_t(x.bits - 1);
+  if ((x.bits & 0x7fffu) == 0)
+    out.bits = 0x8001u;  // +-0: the smallest negative subnormal
+  else if (x.bits & 0x8000u)
+    out.bits = uint16_t(x.bits + 1);  // negative: grow the magnitude
+  else
+    out.bits = uint16_t(x.bits - 1);
   return out;
 }
 TRIP_HD float next_below(float x) { return std::nextafter(x, -INFINITY); }

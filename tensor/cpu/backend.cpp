@@ -1,8 +1,9 @@
-// The CPU Backend: 64-byte aligned host memory and the kernels of tensor/cpu/.
+// The CPU Backend: the host allocator (cpu/allocator.cpp) and the kernels of tensor/cpu/.
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
+#include "tensor/cpu/allocator.h"
 #include "tensor/cpu/kernels.h"
 
 namespace trip {
@@ -11,16 +12,8 @@ namespace {
 
 class CpuBackend final : public Backend {
  public:
-  void* allocate(size_t nbytes, Device) override {
-    // 64-byte alignment suits AVX-512 loads; aligned_alloc wants a multiple of the alignment.
-    size_t rounded = (std::max<size_t>(nbytes, 1) + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, rounded);
-    TRIP_CHECK(p != nullptr, "cpu: out of memory allocating {} bytes", nbytes);
-    // Tests poison new memory (all bits set: NaN for floats) so unwritten outputs show up.
-    if (poison_allocations()) std::memset(p, 0xff, rounded);
-    return p;
-  }
-  void deallocate(void* ptr, size_t, Device) override { std::free(ptr); }
+  void* allocate(size_t nbytes, Device) override { return cpu::host_allocate(nbytes); }
+  void deallocate(void* ptr, size_t, Device) override { cpu::host_deallocate(ptr); }
   void copy(const Tensor& src, const Tensor& dst) override { cpu::copy(src, dst); }
   void transfer(const Tensor& src, const Tensor& dst) override {
     fail("cpu: transfer from {} to {} needs the CUDA backend", src.device(), dst.device());

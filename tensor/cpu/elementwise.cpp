@@ -3,6 +3,7 @@
 // the CUDA kernels.
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/loops.h"
+#include "tensor/cpu/vec_math.h"
 #include "tensor/elementwise_math.h"
 
 namespace trip::cpu {
@@ -33,7 +34,7 @@ void copy(const Tensor& src, const Tensor& dst) {
                         for (int64_t i = 0; i < n; ++i) {
                           if constexpr (std::is_same_v<D, bool>) {
                             using SC = typename decltype(s)::compute;
-            y[i * st[1]] = SC(x[i * st[0]]) != SC(0);
+                            y[i * st[1]] = SC(x[i * st[0]]) != SC(0);
                           } else {
                             y[i * st[1]] = D(C(x[i * st[0]]));
                           }
@@ -71,6 +72,11 @@ static void unary_typed(const Tensor& x, const Tensor& out, C a, C b) {
     const T* in = xp + off[0];
     T* o = op + off[1];
     if (unit_strides<2>(st)) {
+      if constexpr (std::is_same_v<T, float>) {
+#pragma omp simd
+        for (int64_t i = 0; i < n; ++i) o[i] = fast_unary<Op>(in[i], a, b);
+        return;
+      }
 #pragma omp simd
       for (int64_t i = 0; i < n; ++i) o[i] = T(math::unary<Op, C>(C(in[i]), a, b));
     } else {
