@@ -2,11 +2,14 @@
 // compiler flag, so one binary runs everywhere and gemm.cpp picks them only where the CPU has
 // AVX-512 (__builtin_cpu_supports).
 //
-// Tile: MR rows x NV vectors of columns. C rows are contiguous, so vectors run along N: per k the
-// kernel loads NV vectors of the packed B row and broadcasts MR values of the packed A column
-// (folded into the FMA as an embedded broadcast), i.e. MR*NV FMAs for NV + MR loads. With 32 zmm
-// registers, 12 x 2 uses 24 accumulators: enough independent chains to cover FMA latency (4
-// cycles) on two 512-bit FMA pipes (Zen 4/5, Sapphire Rapids) with room for the B vectors.
+// Tile: R <= MR rows x NV vectors of columns. C rows are contiguous, so vectors run along N: per
+// k the kernel loads NV vectors of a B row and broadcasts R values of an A column, i.e. R*NV FMAs
+// for NV + R loads. The wide tile, 12 x 2 vectors, keeps 24 accumulators in the 32 zmm registers:
+// enough independent chains to hide the FMA latency (4 cycles) on two 512-bit FMA pipes (Zen 4/5,
+// Sapphire Rapids), with room for the B vectors. Measured on Zen 5 it runs at ~90% of peak; 14 x 2,
+// 6 x 4 and 8 x 3 were no faster, and 12 x 2 wastes less on narrow C than 6 x 4.
+// B loads and C stores are masked to the tile's n columns: no scalar tail, and B can be read in
+// place without padding.
 #include "tensor/cpu/gemm_kernels.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -43,7 +46,9 @@ struct Vec<double> {
   TRIP_AVX512 static Reg broadcast(const double* p) { return _mm512_set1_pd(*p); }
   TRIP_AVX512 static Reg fma(Reg a, Reg b, Reg c) { return _mm512_fmadd_pd(a, b, c); }
   TRIP_AVX512 static Reg add(Reg a, Reg b) { return _mm512_add_pd(a, b); }
-  TRIP_AVX512 static Reg load_masked(Mask m, const double* p) { return _mm512_maskz_loadu_pd(m, p); }
+  TRIP_AVX512 static Reg load_masked(Mask m, const double* p) {
+    return _mm512_maskz_loadu_pd(m, p);
+  }
   TRIP_AVX512 static void store_masked(double* p, Mask m, Reg v) { _mm512_mask_storeu_pd(p, m, v); }
 };
 
@@ -90,21 +95,20 @@ TRIP_AVX512 void prefetch_tile(const T* c, int64_t c_rs, int m) {
   }
 }
 
-// One tile: A packed (a[k*MR + i], kPackedA) or read in place (a[i*a_rs + k]; rows >= m repeat
-// row m-1 so nothing past the matrix is read), B at b[k*b_rs + j] with loads masked to j < n.
-template <typename T, int MR, int NV, bool kPackedA>
+// One tile of R rows: A packed (a[k*MR + i], kPackedA) or read in place (a[i*a_rs + k]; rows >= m
+// repeat row m-1 so nothing past the matrix is read), B at b[k*b_rs + j], loads masked to j < n.
+template <typename T, int MR, int R, int NV, bool kPackedA>
 __attribute__((target("avx512f,avx512vl,fma"))) void kernel(int64_t kc, const T* a, int64_t a_rs,
                                                             const T* b, int64_t b_rs, T* c,
-                                                            int64_t c_rs, int m, int n,
-                                                            bool add) {
+                                                            int64_t c_rs, int m, int n, bool add) {
   using V = Vec<T>;
   typename V::Mask masks[NV];
   column_masks<T, NV>(n, masks);
-  const T* rows[MR];
-  for (int i = 0; i < MR; ++i) rows[i] = a + (i < m ? i : m - 1) * a_rs;
-  typename V::Reg acc[MR][NV];
+  const T* rows[R];
+  for (int i = 0; i < R; ++i) rows[i] = a + (i < m ? i : m - 1) * a_rs;
+  typename V::Reg acc[R][NV];
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < R; ++i)
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   prefetch_tile<T, NV>(c, c_rs, m);
@@ -114,36 +118,39 @@ __attribute__((target("avx512f,avx512vl,fma"))) void kernel(int64_t kc, const T*
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) bv[v] = V::load_masked(masks[v], b + v * V::kLanes);
 #pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i) {
+    for (int i = 0; i < R; ++i) {
       const typename V::Reg av = V::broadcast(kPackedA ? a + k * MR + i : rows[i] + k);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(av, bv[v], acc[i][v]);
     }
     b += b_rs;
   }
-  store_tile<T, MR, NV>(acc, masks, c, c_rs, m, add);
+  store_tile<T, R, NV>(acc, masks, c, c_rs, m, add);
 }
 
 template <typename T, int MR, int NV>
 Tile<T> tile() {
-  return {kernel<T, MR, NV, true>, kernel<T, MR, NV, false>, MR, NV * Vec<T>::kLanes, true};
+  static_assert(MR % 3 == 0);
+  constexpr int R1 = MR / 3, R2 = 2 * MR / 3;
+  return {
+      {kernel<T, MR, R1, NV, true>, kernel<T, MR, R2, NV, true>, kernel<T, MR, MR, NV, true>},
+      {kernel<T, MR, R1, NV, false>, kernel<T, MR, R2, NV, false>, kernel<T, MR, MR, NV, false>},
+      MR,
+      NV * Vec<T>::kLanes,
+      true};
 }
 
 }  // namespace
 
-#ifndef TRIP_NARROW_MR
-#define TRIP_NARROW_MR 12
-#endif
-
 // 12 x 32 floats (12 x 16 doubles) wide, 12 x 16 floats (12 x 8 doubles) narrow. Blocking for
-// Zen 4/5-class caches (48 KiB L1d, 1 MiB L2): the kc x 32 B micro-panel (32 KiB) fits L1 beside
-// the streamed A panel; the 192 x 256 A block (192 KiB) sits in L2.
+// Zen 4/5-class caches (48 KiB L1d, 1 MiB L2), tuned on Zen 5: the kc x nr B micro-panel (32 KiB)
+// fits L1 beside the streamed A panel, the A block (192 KiB) sits in L2, the B block in L3.
 KernelSet<float> avx512_kernels_f32() {
-  return {tile<float, 12, 2>(), tile<float, TRIP_NARROW_MR, 1>(), 256, 192, 2048};
+  return {tile<float, 12, 2>(), tile<float, 12, 1>(), 256, 192, 2048, avx512_pack_transposed_f32};
 }
 
 KernelSet<double> avx512_kernels_f64() {
-  return {tile<double, 12, 2>(), tile<double, TRIP_NARROW_MR, 1>(), 256, 96, 1024};
+  return {tile<double, 12, 2>(), tile<double, 12, 1>(), 256, 96, 1024, avx512_pack_transposed_f64};
 }
 
 }  // namespace trip::cpu::gemm_detail

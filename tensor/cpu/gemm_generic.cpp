@@ -3,6 +3,14 @@
 // that the compiler vectorises for the baseline instruction set.
 #include "tensor/cpu/gemm_kernels.h"
 
+// Determinism needs every kernel variant to round alike; a compiler allowed to fuse a*b + c into
+// an FMA (-march=native on an FMA machine) would do so in some variants and not in others.
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 namespace trip::cpu::gemm_detail {
 namespace {
 
@@ -30,7 +38,8 @@ void kernel(int64_t kc, const T* a, int64_t a_rs, const T* b, int64_t b_rs, T* c
 
 template <typename T, int MR, int NR>
 Tile<T> tile() {
-  return {kernel<T, MR, NR, true>, kernel<T, MR, NR, false>, MR, NR, false};
+  constexpr Kernel<T> packed = kernel<T, MR, NR, true>, in_place = kernel<T, MR, NR, false>;
+  return {{packed, packed, packed}, {in_place, in_place, in_place}, MR, NR, false};
 }
 
 }  // namespace

@@ -62,8 +62,7 @@ void pack_panel(int64_t valid, int64_t kc, const T* src, int64_t s_w, int64_t s_
     }
   } else if (s_k == 1 && kc <= kZeroRow) {
     const T* rows[W];
-    for (int w = 0; w < W; ++w)
-      rows[w] = w < valid ? src + w * s_w : kZeros<T>;
+    for (int w = 0; w < W; ++w) rows[w] = w < valid ? src + w * s_w : kZeros<T>;
     constexpr int B = sizeof(T) == 4 ? 4 : 2;  // values per 16-byte register
     constexpr int WB = W / B * B;
     int64_t k = 0;
@@ -97,18 +96,23 @@ template <typename T>
 void pack_panels(int width, int64_t count, int64_t kc, const T* src, int64_t s_w, int64_t s_k,
                  T* dst) {
   switch (width) {  // the widths the kernel sets use
-    case 4: return pack_all<T, 4>(count, kc, src, s_w, s_k, dst);
-    case 6: return pack_all<T, 6>(count, kc, src, s_w, s_k, dst);
-    case 8: return pack_all<T, 8>(count, kc, src, s_w, s_k, dst);
-    case 12: return pack_all<T, 12>(count, kc, src, s_w, s_k, dst);
-    case 16: return pack_all<T, 16>(count, kc, src, s_w, s_k, dst);
-    case 32: return pack_all<T, 32>(count, kc, src, s_w, s_k, dst);
+    case 4:
+      return pack_all<T, 4>(count, kc, src, s_w, s_k, dst);
+    case 6:
+      return pack_all<T, 6>(count, kc, src, s_w, s_k, dst);
+    case 8:
+      return pack_all<T, 8>(count, kc, src, s_w, s_k, dst);
+    case 12:
+      return pack_all<T, 12>(count, kc, src, s_w, s_k, dst);
+    case 16:
+      return pack_all<T, 16>(count, kc, src, s_w, s_k, dst);
+    case 32:
+      return pack_all<T, 32>(count, kc, src, s_w, s_k, dst);
   }
   __builtin_trap();  // a kernel set with a width missing above: add it
 }
 
 template void pack_panels<float>(int, int64_t, int64_t, const float*, int64_t, int64_t, float*);
-template void pack_panels<double>(int, int64_t, int64_t, const double*, int64_t, int64_t,
-                                  double*);
+template void pack_panels<double>(int, int64_t, int64_t, const double*, int64_t, int64_t, double*);
 
 }  // namespace trip::cpu::gemm_detail
