@@ -14,7 +14,7 @@ namespace trip::cpu {
 
 namespace {
 
-constexpr int64_t kBlock = 16384;  // elements per partial result of a long row
+constexpr int64_t kBlock = 16384;  // elements per partial result of a long row (64 lanes x 256)
 
 template <typename T>
 struct Acc {
@@ -63,9 +63,47 @@ A combine(A acc, A x) {
   if constexpr (Op == ReduceOp::min) return math::binary<BinaryOp::minimum, A>(x, acc);
 }
 
+// f32 rows, the hot case: 64 float lanes (four AVX-512 registers, enough independent chains to
+// keep both adders busy) over at most kBlock elements, so each lane sums at most 256 values
+// before the lanes are combined in double.
+template <ReduceOp Op>
+double reduce_block_f32(const float* x, int64_t n) {
+  constexpr int kLanes = 64;
+  float acc[kLanes];
+  int nan[kLanes] = {};
+  for (int j = 0; j < kLanes; ++j) acc[j] = float(identity<Op, double>());
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+#pragma omp simd
+    for (int j = 0; j < kLanes; ++j) {
+      float v = x[i + j];
+      if constexpr (Op == ReduceOp::sum || Op == ReduceOp::mean) acc[j] += v;
+      if constexpr (Op == ReduceOp::max) acc[j] = v > acc[j] ? v : acc[j];
+      if constexpr (Op == ReduceOp::min) acc[j] = v < acc[j] ? v : acc[j];
+      nan[j] |= v != v;  // max/min skip NaN in the compare above; it must still win
+    }
+  }
+  double total = identity<Op, double>();
+  for (; i < n; ++i) total = combine<Op, double>(total, double(x[i]));
+  bool any_nan = false;
+  for (int j = 0; j < kLanes; ++j) {
+    total = combine<Op, double>(total, double(acc[j]));
+    any_nan |= nan[j] != 0;
+  }
+  return any_nan ? std::numeric_limits<double>::quiet_NaN() : total;
+}
+
 // Reduces n contiguous elements in fixed blocks.
 template <ReduceOp Op, typename T, typename A>
 A reduce_span(const T* x, int64_t n) {
+  if constexpr (std::is_same_v<T, float> && Op != ReduceOp::prod) {
+    A total = identity<Op, A>();
+    for (int64_t start = 0; start < n; start += kBlock) {
+      int64_t len = std::min(kBlock, n - start);
+      total = combine<Op, A>(total, A(reduce_block_f32<Op>(x + start, len)));
+    }
+    return total;
+  }
   A total = identity<Op, A>();
   for (int64_t start = 0; start < n; start += kBlock) {
     int64_t end = std::min(n, start + kBlock);
