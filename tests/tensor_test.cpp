@@ -1,6 +1,9 @@
 // Tensor-layer basics: dtypes, views and strides, factories, conversions, printing and errors.
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
+
 #include "tensor/backend.h"
 #include "tensor/ops.h"
 #include "tensor/print.h"
@@ -100,4 +103,31 @@ TEST_CASE("printing") {
 TEST_CASE("CUDA tensors fail clearly without a device") {
   if (cuda_available()) return;
   CHECK_THROWS_WITH_AS(ops::zeros({2}, Device("cuda")), doctest::Contains("CUDA"), Error);
+}
+
+TEST_CASE("f32 reductions: NaN wins, inf does not fool the NaN check, long rows") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> row(3000);
+  for (size_t i = 0; i < row.size(); ++i) row[i] = float(i % 97) - 40.0f;
+  Tensor plain = from_vector(row, {3000});
+  CHECK(ops::amax(plain).item() == 56.0);
+  CHECK(ops::amin(plain).item() == -40.0);
+  row[1234] = inf;
+  row[1500] = -inf;  // inf - inf makes the running check NaN: the exact pass must still give inf
+  CHECK(ops::amax(from_vector(row, {3000})).item() == inf);
+  CHECK(ops::amin(from_vector(row, {3000})).item() == -inf);
+  row[2999] = nan;
+  CHECK(std::isnan(ops::amax(from_vector(row, {3000})).item()));
+  CHECK(std::isnan(ops::amin(from_vector(row, {1, 3000}), {1}).item()));
+  CHECK(std::isnan(ops::sum(from_vector(row, {3000})).item()));
+  // A sum whose f32 lanes see large cancellations still matches a double reference closely.
+  std::vector<float> big(100000);
+  double want = 0;
+  for (size_t i = 0; i < big.size(); ++i) {
+    big[i] = float((i % 3 == 0 ? 1e4 : -5e3) + double(i % 7) * 0.1);
+    want += big[i];
+  }
+  double got = ops::sum(from_vector(big, {100000})).item();
+  CHECK(got == doctest::Approx(want).epsilon(1e-6));  // a plain float loop is off by ~1e-3
 }

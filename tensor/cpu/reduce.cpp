@@ -14,7 +14,7 @@ namespace trip::cpu {
 
 namespace {
 
-constexpr int64_t kBlock = 16384;  // elements per partial result of a long row (64 lanes x 256)
+constexpr int64_t kBlock = 16384;  // elements per partial result of a long row
 
 template <typename T>
 struct Acc {
@@ -63,14 +63,16 @@ A combine(A acc, A x) {
   if constexpr (Op == ReduceOp::min) return math::binary<BinaryOp::minimum, A>(x, acc);
 }
 
-// f32 rows, the hot case: 64 float lanes (four AVX-512 registers, enough independent chains to
-// keep both adders busy) over at most kBlock elements, so each lane sums at most 256 values
-// before the lanes are combined in double.
+// f32 rows, the hot case: 32 float lanes (two AVX-512 registers: more lanes cost more to set up
+// and fold than they gain on rows of ~1000, measured) over at most kBlock elements, so each lane
+// sums at most 512 values before the lanes are combined in double. max/min compare-and-select (one
+// vmaxps), which skips NaN; a running sum catches NaN instead (it turns NaN), and only then is the
+// block redone with the exact NaN-aware loop (also when the sum overflows: slower, still correct).
 template <ReduceOp Op>
 double reduce_block_f32(const float* x, int64_t n) {
-  constexpr int kLanes = 64;
-  float acc[kLanes];
-  int nan[kLanes] = {};
+  constexpr int kLanes = 32;
+  constexpr bool kExtreme = Op == ReduceOp::max || Op == ReduceOp::min;
+  float acc[kLanes], check[kLanes] = {};
   for (int j = 0; j < kLanes; ++j) acc[j] = float(identity<Op, double>());
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
@@ -80,17 +82,30 @@ double reduce_block_f32(const float* x, int64_t n) {
       if constexpr (Op == ReduceOp::sum || Op == ReduceOp::mean) acc[j] += v;
       if constexpr (Op == ReduceOp::max) acc[j] = v > acc[j] ? v : acc[j];
       if constexpr (Op == ReduceOp::min) acc[j] = v < acc[j] ? v : acc[j];
-      nan[j] |= v != v;  // max/min skip NaN in the compare above; it must still win
+      if constexpr (kExtreme) check[j] += v;
+    }
+  }
+  // Fold the lanes to 16 with vector ops (a serial pass would cost more than a short row itself),
+  // then finish in double.
+  for (int width = kLanes / 2; width >= 16; width /= 2) {
+#pragma omp simd
+    for (int j = 0; j < width; ++j) {
+      acc[j] = combine<Op, float>(acc[j], acc[j + width]);
+      check[j] += check[j + width];
     }
   }
   double total = identity<Op, double>();
-  for (; i < n; ++i) total = combine<Op, double>(total, double(x[i]));
-  bool any_nan = false;
-  for (int j = 0; j < kLanes; ++j) {
+  bool suspect = false;
+  for (int j = 0; j < 16; ++j) {
     total = combine<Op, double>(total, double(acc[j]));
-    any_nan |= nan[j] != 0;
+    suspect |= check[j] != check[j];
   }
-  return any_nan ? std::numeric_limits<double>::quiet_NaN() : total;
+  if (suspect) {
+    total = identity<Op, double>();
+    i = 0;  // a NaN (or an overflowing sum) somewhere: redo the block with the exact combine
+  }
+  for (; i < n; ++i) total = combine<Op, double>(total, double(x[i]));
+  return total;
 }
 
 // Reduces n contiguous elements in fixed blocks.
