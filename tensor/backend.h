@@ -19,6 +19,21 @@ struct ReduceGeometry {
   int64_t inner = 1;
 };
 
+// The [outer, size, inner] view of a shape around `dim` (size in `reduced`): the geometry of
+// softmax and of the index kernels.
+inline ReduceGeometry geometry_around(const Dims& shape, int dim) {
+  ReduceGeometry g;
+  for (int d = 0; d < shape.size(); ++d) {
+    if (d < dim)
+      g.outer *= shape[d];
+    else if (d == dim)
+      g.reduced = shape[d];
+    else
+      g.inner *= shape[d];
+  }
+  return g;
+}
+
 class Backend {
  public:
   virtual ~Backend() = default;

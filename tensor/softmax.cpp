@@ -8,17 +8,7 @@ static Tensor softmax_impl(const Tensor& t, int64_t dim, bool log) {
   TRIP_CHECK(is_floating(t.dtype()), "{}: expected a floating dtype, got {}", name, t.dtype());
   Tensor in = contiguous(t);
   ReduceGeometry g;
-  if (t.dim() > 0) {
-    int d = wrap_dim(dim, t.dim(), name);
-    for (int i = 0; i < t.dim(); ++i) {
-      if (i < d)
-        g.outer *= t.shape()[i];
-      else if (i == d)
-        g.reduced = t.shape()[i];
-      else
-        g.inner *= t.shape()[i];
-    }
-  }
+  if (t.dim() > 0) g = geometry_around(t.shape(), wrap_dim(dim, t.dim(), name));
   Tensor out = empty(t.shape(), t.options());
   if (out.numel() > 0) backend(t.device()).softmax(in, out, g, log);
   return out;

@@ -1,6 +1,7 @@
 // CPU elementwise kernels: copy (with dtype conversion), fill, unary ops and their derivatives,
 // binary ops and where. The per-element formulas come from tensor/elementwise_math.h, shared with
 // the CUDA kernels.
+#include "tensor/convert.h"
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/loops.h"
 #include "tensor/cpu/vec_math.h"
@@ -17,7 +18,7 @@ static T* base(const Tensor& t) {
 // its last dim (a transpose, e.g. making attention heads contiguous): walking either side in order
 // strides through the other. Square tiles that fit in L1 keep both sides cache-friendly. Returns
 // false when the layout is not of this kind.
-template <typename S, typename D, typename C>
+template <typename S, typename D>
 static bool copy_transposed(const Tensor& src, const Tensor& dst) {
   StridedIndex<2> ix = make_strided_index<2>(dst.shape(), {&src.strides(), &dst.strides()});
   int last = ix.ndim - 1;
@@ -50,7 +51,7 @@ static bool copy_transposed(const Tensor& src, const Tensor& dst) {
       for (int64_t r = tr * kTile; r < r1; ++r) {
         const S* in = sp + off[0] + r;
         D* out = dp + off[1] + r * dst_row;
-        for (int64_t c = tc * kTile; c < c1; ++c) out[c] = D(C(in[c * src_col]));
+        for (int64_t c = tc * kTile; c < c1; ++c) out[c] = convert<D>(in[c * src_col]);
       }
     }
   });
@@ -62,10 +63,7 @@ void copy(const Tensor& src, const Tensor& dst) {
     dispatch_dtype(dst.dtype(), [&](auto d) {
       using S = typename decltype(s)::type;
       using D = typename decltype(d)::type;
-      using C = typename decltype(d)::compute;
-      if constexpr (!std::is_same_v<D, bool>) {
-        if (copy_transposed<S, D, C>(src, dst)) return;
-      }
+      if (copy_transposed<S, D>(src, dst)) return;
       const S* sp = base<S>(src) + 0;
       D* dp = base<D>(dst);
       for_each_row<2>(dst.shape(), {&src, &dst},
@@ -78,14 +76,7 @@ void copy(const Tensor& src, const Tensor& dst) {
                             return;
                           }
                         }
-                        for (int64_t i = 0; i < n; ++i) {
-                          if constexpr (std::is_same_v<D, bool>) {
-                            using SC = typename decltype(s)::compute;
-                            y[i * st[1]] = SC(x[i * st[0]]) != SC(0);
-                          } else {
-                            y[i * st[1]] = D(C(x[i * st[0]]));
-                          }
-                        }
+                        for (int64_t i = 0; i < n; ++i) y[i * st[1]] = convert<D>(x[i * st[0]]);
                       });
     });
   });

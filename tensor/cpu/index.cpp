@@ -8,29 +8,8 @@
 
 namespace trip::cpu {
 
-namespace {
-
-struct Geometry {
-  int64_t outer = 1, size = 1, inner = 1;
-};
-
-Geometry around(const Dims& shape, int dim) {
-  Geometry g;
-  for (int i = 0; i < shape.size(); ++i) {
-    if (i < dim)
-      g.outer *= shape[i];
-    else if (i == dim)
-      g.size = shape[i];
-    else
-      g.inner *= shape[i];
-  }
-  return g;
-}
-
-}  // namespace
-
 void index_select(const Tensor& in, int dim, const Tensor& index, const Tensor& out) {
-  Geometry g = around(in.shape(), dim);
+  ReduceGeometry g = geometry_around(in.shape(), dim);
   int64_t count = index.numel();
   const int64_t* idx = index.data<int64_t>();
   size_t row_bytes = size_t(g.inner) * element_size(in.dtype());
@@ -40,15 +19,15 @@ void index_select(const Tensor& in, int dim, const Tensor& index, const Tensor& 
                [&](int64_t p0, int64_t p1) {
                  for (int64_t p = p0; p < p1; ++p) {
                    int64_t o = p / count, j = p % count;
-                   std::memcpy(dst + p * row_bytes, src + (o * g.size + idx[j]) * row_bytes,
+                   std::memcpy(dst + p * row_bytes, src + (o * g.reduced + idx[j]) * row_bytes,
                                row_bytes);
                  }
                });
 }
 
 void gather(const Tensor& in, int dim, const Tensor& index, const Tensor& out) {
-  Geometry g = around(in.shape(), dim);
-  Geometry gi = around(index.shape(), dim);
+  ReduceGeometry g = geometry_around(in.shape(), dim);
+  ReduceGeometry gi = geometry_around(index.shape(), dim);
   const int64_t* idx = index.data<int64_t>();
   dispatch_dtype(in.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -56,16 +35,16 @@ void gather(const Tensor& in, int dim, const Tensor& index, const Tensor& out) {
     T* y = static_cast<T*>(out.data_ptr());
     parallel_for(out.numel(), kElementwiseGrain, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {
-        int64_t i = p % gi.inner, o = p / (gi.inner * gi.size);
-        y[p] = x[(o * g.size + idx[p]) * g.inner + i];
+        int64_t i = p % gi.inner, o = p / (gi.inner * gi.reduced);
+        y[p] = x[(o * g.reduced + idx[p]) * g.inner + i];
       }
     });
   });
 }
 
 void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src) {
-  Geometry g = around(out.shape(), dim);
-  Geometry gi = around(index.shape(), dim);
+  ReduceGeometry g = geometry_around(out.shape(), dim);
+  ReduceGeometry gi = geometry_around(index.shape(), dim);
   const int64_t* idx = index.data<int64_t>();
   dispatch_dtype(out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -75,10 +54,10 @@ void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& 
     // Parallel over outer slices only: each output element is written by one thread, in order.
     parallel_for(gi.outer, 1, [&](int64_t o0, int64_t o1) {
       for (int64_t o = o0; o < o1; ++o) {
-        for (int64_t j = 0; j < gi.size; ++j) {
+        for (int64_t j = 0; j < gi.reduced; ++j) {
           for (int64_t i = 0; i < gi.inner; ++i) {
-            int64_t p = (o * gi.size + j) * gi.inner + i;
-            T& target = y[(o * g.size + idx[p]) * g.inner + i];
+            int64_t p = (o * gi.reduced + j) * gi.inner + i;
+            T& target = y[(o * g.reduced + idx[p]) * g.inner + i];
             if constexpr (std::is_same_v<T, bool>)
               target = target || s[p];
             else

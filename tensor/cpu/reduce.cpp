@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "tensor/convert.h"
 #include "tensor/cpu/kernels.h"
 #include "tensor/cpu/parallel.h"
 #include "tensor/elementwise_math.h"
@@ -15,27 +16,6 @@ namespace trip::cpu {
 namespace {
 
 constexpr int64_t kBlock = 16384;  // elements per partial result of a long row
-
-template <typename T>
-struct Acc {
-  using type = double;
-};
-template <>
-struct Acc<int32_t> {
-  using type = int64_t;
-};
-template <>
-struct Acc<int64_t> {
-  using type = int64_t;
-};
-template <>
-struct Acc<uint8_t> {
-  using type = int64_t;
-};
-template <>
-struct Acc<bool> {
-  using type = int64_t;
-};
 
 template <ReduceOp Op, typename A>
 A identity() {
@@ -136,7 +116,7 @@ A reduce_span(const T* x, int64_t n) {
 
 template <ReduceOp Op, typename T>
 void reduce_typed(const Tensor& in, const Tensor& out, ReduceGeometry g) {
-  using A = typename Acc<T>::type;
+  using A = acc_t<T>;
   const T* x = static_cast<const T*>(in.data_ptr());
   T* y = static_cast<T*>(out.data_ptr());
   int64_t R = g.reduced, I = g.inner;

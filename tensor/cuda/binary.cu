@@ -1,7 +1,7 @@
 #include "tensor/cuda/nvcc_fmt.h"
 
 // defines: binary (arithmetic and comparisons, formulas from tensor/elementwise_math.h) and where.
-#include "tensor/cuda/convert.h"
+#include "tensor/convert.h"
 #include "tensor/cuda/elementwise.cuh"
 #include "tensor/cuda/kernels.h"
 #include "tensor/dtype.h"

@@ -4,7 +4,7 @@
 // transfer between host and device (or two devices), and fill.
 #include <cuda_runtime.h>
 
-#include "tensor/cuda/convert.h"
+#include "tensor/convert.h"
 #include "tensor/cuda/elementwise.cuh"
 #include "tensor/cuda/kernels.h"
 #include "tensor/cuda/launch.h"

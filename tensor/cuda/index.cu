@@ -12,30 +12,13 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "tensor/cuda/convert.h"
+#include "tensor/convert.h"
 #include "tensor/cuda/kernels.h"
 #include "tensor/cuda/launch.h"
 #include "tensor/dtype.h"
 
 namespace trip::gpu {
 namespace {
-
-struct Geometry {
-  int64_t outer = 1, size = 1, inner = 1;
-};
-
-Geometry around(const Dims& shape, int dim) {
-  Geometry g;
-  for (int d = 0; d < shape.size(); ++d) {
-    if (d < dim)
-      g.outer *= shape[d];
-    else if (d == dim)
-      g.size = shape[d];
-    else
-      g.inner *= shape[d];
-  }
-  return g;
-}
 
 bool deterministic_requested() {
   static const bool on = [] {
@@ -174,7 +157,7 @@ void check_contiguous(const char* op, const Tensor& a, const Tensor& b, const Te
 
 void index_select(const Tensor& in, int dim, const Tensor& index, const Tensor& out) {
   check_contiguous("index_select", in, out, index);
-  const Geometry g = around(in.shape(), dim);
+  const ReduceGeometry g = geometry_around(in.shape(), dim);
   const int64_t count = index.numel(), total = out.numel();
   TRIP_CHECK(in.dtype() == out.dtype() && total == g.outer * count * g.inner,
              "index_select (cuda): out {} {} does not fit in {} {} with {} indices", out.dtype(),
@@ -185,14 +168,15 @@ void index_select(const Tensor& in, int dim, const Tensor& index, const Tensor& 
     using E = typename decltype(word)::type;
     index_select_kernel<E><<<grid_size(total), kBlock>>>(
         static_cast<const E*>(in.data_ptr()), static_cast<const int64_t*>(index.data_ptr()),
-        static_cast<E*>(out.data_ptr()), total, count, g.size, g.inner);
+        static_cast<E*>(out.data_ptr()), total, count, g.reduced, g.inner);
     TRIP_CUDA_CHECK_LAUNCH();
   });
 }
 
 void gather(const Tensor& in, int dim, const Tensor& index, const Tensor& out) {
   check_contiguous("gather", in, out, index);
-  const Geometry g = around(in.shape(), dim), gi = around(index.shape(), dim);
+  const ReduceGeometry g = geometry_around(in.shape(), dim),
+                       gi = geometry_around(index.shape(), dim);
   const int64_t total = out.numel();
   TRIP_CHECK(in.dtype() == out.dtype() && out.shape() == index.shape() && gi.outer == g.outer &&
                  gi.inner == g.inner,
@@ -205,14 +189,15 @@ void gather(const Tensor& in, int dim, const Tensor& index, const Tensor& out) {
     using E = typename decltype(word)::type;
     gather_kernel<E><<<grid_size(total), kBlock>>>(
         static_cast<const E*>(in.data_ptr()), static_cast<const int64_t*>(index.data_ptr()),
-        static_cast<E*>(out.data_ptr()), total, gi.size, g.size, g.inner);
+        static_cast<E*>(out.data_ptr()), total, gi.reduced, g.reduced, g.inner);
     TRIP_CUDA_CHECK_LAUNCH();
   });
 }
 
 void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src) {
   check_contiguous("scatter_add", out, src, index);
-  const Geometry g = around(out.shape(), dim), gi = around(index.shape(), dim);
+  const ReduceGeometry g = geometry_around(out.shape(), dim),
+                       gi = geometry_around(index.shape(), dim);
   TRIP_CHECK(out.dtype() == src.dtype() && src.shape() == index.shape() && gi.outer == g.outer &&
                  gi.inner == g.inner,
              "scatter_add (cuda): out {} {}, index {}, src {} {}: src must match index, and "
@@ -230,13 +215,13 @@ void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& 
     if (kHasAtomic && !deterministic_requested()) {
       if constexpr (kHasAtomic) {
         int64_t total = src.numel();
-        scatter_add_atomic_kernel<T>
-            <<<grid_size(total), kBlock>>>(pout, pindex, psrc, total, gi.size, g.size, g.inner);
+        scatter_add_atomic_kernel<T><<<grid_size(total), kBlock>>>(pout, pindex, psrc, total,
+                                                                   gi.reduced, g.reduced, g.inner);
       }
     } else {
       int64_t total = out.numel();
       scatter_add_ordered_kernel<T, C>
-          <<<grid_size(total), kBlock>>>(pout, pindex, psrc, total, gi.size, g.size, g.inner);
+          <<<grid_size(total), kBlock>>>(pout, pindex, psrc, total, gi.reduced, g.reduced, g.inner);
     }
     TRIP_CUDA_CHECK_LAUNCH();
   });

@@ -4,7 +4,7 @@
 // tensor/elementwise_math.h inlined, computing in dtype_traits<D>::compute.
 #include <type_traits>
 
-#include "tensor/cuda/convert.h"
+#include "tensor/convert.h"
 #include "tensor/cuda/elementwise.cuh"
 #include "tensor/cuda/kernels.h"
 #include "tensor/dtype.h"

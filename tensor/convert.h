@@ -1,5 +1,5 @@
-// defines: convert<To>(from), the one element conversion of every CUDA kernel (copy between
-// dtypes, storing a compute-type result), and acc_t<T>, the type reductions accumulate in.
+// defines: convert<To>(from), the one element conversion of every CPU and CUDA kernel (copy
+// between dtypes, storing a compute-type result), and acc_t<T>, the type reductions accumulate in.
 // The 16-bit floats go through float (rounding to nearest even); bool is `x != 0`; otherwise a
 // static_cast (float to integer truncates toward zero, as C++ does), except that floats go to u8
 // through i32 (u8's compute type), as the CPU copy does: -1.0 becomes 255 on both.
@@ -10,7 +10,7 @@
 #include "tensor/half.h"
 #include "tensor/macros.h"
 
-namespace trip::gpu {
+namespace trip {
 
 template <typename T>
 inline constexpr bool is_half_v = std::is_same_v<T, bf16> || std::is_same_v<T, f16>;
@@ -32,7 +32,7 @@ TRIP_HD To convert(From x) {
   }
 }
 
-// Accumulator of reductions, as on the CPU (tensor/cpu/reduce.cpp): double for every floating
+// Accumulator of reductions on both devices: double for every floating
 // dtype (reductions are memory-bound, so the extra precision costs nothing measurable), int64 for
 // the integer types and bool (a sum of bools counts the true elements).
 template <typename T>
@@ -58,4 +58,4 @@ struct AccType<double> {
 template <typename T>
 using acc_t = typename AccType<T>::type;
 
-}  // namespace trip::gpu
+}  // namespace trip
