@@ -11,14 +11,9 @@ namespace trip::ops {
 static Tensor as_batched(const Tensor& t, int64_t batch) {
   int n = t.dim();
   Dims shape{batch, t.shape()[n - 2], t.shape()[n - 1]};
-  Tensor merged = t;
-  try {
-    return view(t, shape);
-  } catch (const Error&) {
-    // Non-mergeable batch strides (e.g. broadcast in one batch dim only): materialise.
-    merged = contiguous(t);
-  }
-  return view(merged, shape);
+  // Non-mergeable batch strides (e.g. broadcast in one batch dim only) need a copy.
+  if (auto v = try_view(t, shape)) return *v;
+  return view(contiguous(t), shape);
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {

@@ -12,8 +12,9 @@
 namespace trip::ops {
 
 // ---- views (share storage, no copy) and layout (tensor/views.cpp) ----
-Tensor view(const Tensor& t, Dims shape);     // requires compatible strides; one dim may be -1
-Tensor reshape(const Tensor& t, Dims shape);  // a view when possible, else a copy
+Tensor view(const Tensor& t, Dims shape);  // requires compatible strides; one dim may be -1
+std::optional<Tensor> try_view(const Tensor& t, Dims shape);  // empty when a copy would be needed
+Tensor reshape(const Tensor& t, Dims shape);                  // a view when possible, else a copy
 Tensor permute(const Tensor& t, const Dims& dims);
 Tensor transpose(const Tensor& t, int64_t dim0, int64_t dim1);
 Tensor narrow(const Tensor& t, int64_t dim, int64_t start, int64_t length);

@@ -92,6 +92,12 @@ Tensor view(const Tensor& t, Dims shape) {
   return t.as_strided(shape, *strides, t.offset());
 }
 
+std::optional<Tensor> try_view(const Tensor& t, Dims shape) {
+  shape = infer_shape(shape, t.numel(), "view");
+  if (auto strides = view_strides(t, shape)) return t.as_strided(shape, *strides, t.offset());
+  return std::nullopt;
+}
+
 Tensor reshape(const Tensor& t, Dims shape) {
   shape = infer_shape(shape, t.numel(), "reshape");
   if (auto strides = view_strides(t, shape)) return t.as_strided(shape, *strides, t.offset());
