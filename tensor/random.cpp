@@ -1,3 +1,5 @@
+#include <mutex>
+
 #include "tensor/backend.h"
 #include "tensor/ops.h"
 
@@ -17,8 +19,17 @@ static Tensor draw(RandomKind kind, const Dims& shape, double a, double b, Tenso
   Generator& g = gen ? *gen : default_generator();
   Tensor t = empty(shape, options);
   uint64_t blocks = (uint64_t(t.numel()) + 3) / 4;  // each Philox block gives 4 numbers
-  if (t.numel() > 0) backend(options.device).random(kind, t, g.seed, g.offset, a, b);
-  g.offset += blocks;
+  uint64_t seed, offset;
+  {
+    // Reserve this draw's counter range: threads drawing at once (data loaders) get disjoint
+    // numbers, and the kernel runs outside the lock.
+    static std::mutex mutex;
+    std::lock_guard<std::mutex> lock(mutex);
+    seed = g.seed;
+    offset = g.offset;
+    g.offset += blocks;
+  }
+  if (t.numel() > 0) backend(options.device).random(kind, t, seed, offset, a, b);
   return t;
 }
 
