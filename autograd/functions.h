@@ -4,6 +4,8 @@
 // writes trip::zeros / trip::randn. Each op's forward and backward live together in
 // autograd/<family>.cpp.
 #pragma once
+#include <array>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -150,5 +152,30 @@ Tensor pad(const Tensor& t, const std::vector<int64_t>& pads, double value = 0.0
 Tensor repeat(const Tensor& t, const Dims& repeats);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor masked_fill(const Tensor& t, const Tensor& mask, double value);
+
+// ---- layers (autograd/conv.cpp, autograd/norm.cpp, autograd/attention.cpp) ----
+// PyTorch's F.conv1d/2d/3d: weight [C_out, C_in / groups, *kernel], bias undefined for none.
+Tensor conv1d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
+              int64_t stride = 1, int64_t padding = 0, int64_t dilation = 1, int64_t groups = 1);
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
+              std::array<int64_t, 2> stride = {1, 1}, std::array<int64_t, 2> padding = {0, 0},
+              std::array<int64_t, 2> dilation = {1, 1}, int64_t groups = 1);
+Tensor conv3d(const Tensor& input, const Tensor& weight, const Tensor& bias = Tensor(),
+              std::array<int64_t, 3> stride = {1, 1, 1}, std::array<int64_t, 3> padding = {0, 0, 0},
+              std::array<int64_t, 3> dilation = {1, 1, 1}, int64_t groups = 1);
+// F.group_norm, optionally fused with the SiLU that follows it in every ResNet block.
+Tensor group_norm(const Tensor& x, int64_t groups, const Tensor& weight = Tensor(),
+                  const Tensor& bias = Tensor(), double eps = 1e-5, bool silu = false);
+// F.layer_norm over the last dim.
+Tensor layer_norm(const Tensor& x, const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
+                  double eps = 1e-5);
+// Adaptive LayerNorm: layer_norm(x) * (1 + scale) + shift, scale/shift [B, D] per sample.
+Tensor ada_layer_norm(const Tensor& x, const Tensor& scale, const Tensor& shift,
+                      const Tensor& weight = Tensor(), const Tensor& bias = Tensor(),
+                      double eps = 1e-5);
+// F.scaled_dot_product_attention without mask: q [B, H, Lq, Dh], k/v [B, H, Lk, Dh];
+// scale defaults to 1/sqrt(Dh).
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    std::optional<double> scale = std::nullopt);
 
 }  // namespace trip

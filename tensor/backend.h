@@ -81,6 +81,51 @@ class Backend {
   virtual void index_select(const Tensor& in, int dim, const Tensor& index, const Tensor& out) = 0;
   virtual void gather(const Tensor& in, int dim, const Tensor& index, const Tensor& out) = 0;
   virtual void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src) = 0;
+
+  // ---- layer kernels (nn/ builds on them; fused forward and backward) ----
+  // Convolution. input [N, C_in, *spatial], weight [C_out, C_in / groups, *kernel], bias [C_out]
+  // or undefined, out [N, C_out, *out_spatial]; all contiguous, one floating dtype.
+  virtual void conv_forward(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                            const Tensor& out, const ConvParams& p) = 0;
+  // Gradients of conv_forward; each of grad_input, grad_weight, grad_bias may be undefined (not
+  // wanted). Outputs contiguous, written (not accumulated).
+  virtual void conv_backward(const Tensor& grad_out, const Tensor& input, const Tensor& weight,
+                             const Tensor& grad_input, const Tensor& grad_weight,
+                             const Tensor& grad_bias, const ConvParams& p) = 0;
+
+  // GroupNorm of x [N, C, *] contiguous over `groups` groups of channels, then per-channel
+  // weight/bias [C] (either may be undefined), then SiLU when `silu`. mean/rstd [N, groups] in f32
+  // (f64 for f64 input) are saved for backward.
+  virtual void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                  int64_t groups, double eps, bool silu, const Tensor& out,
+                                  const Tensor& mean, const Tensor& rstd) = 0;
+  virtual void group_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
+                                   const Tensor& bias, const Tensor& mean, const Tensor& rstd,
+                                   int64_t groups, bool silu, const Tensor& grad_x,
+                                   const Tensor& grad_weight, const Tensor& grad_bias) = 0;
+  // LayerNorm over the last dim D of x [B, L, D] contiguous (L may be 1), then weight/bias [D]
+  // (either may be undefined), then the adaptive affine of AdaLN when scale/shift [B, D] are
+  // defined: y = norm(x) * (1 + scale[b]) + shift[b]. mean/rstd [B, L] saved as for GroupNorm.
+  virtual void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                  const Tensor& scale, const Tensor& shift, double eps,
+                                  const Tensor& out, const Tensor& mean, const Tensor& rstd) = 0;
+  // Gradients of layer_norm_forward; undefined outputs are not wanted.
+  virtual void layer_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
+                                   const Tensor& bias, const Tensor& scale, const Tensor& shift,
+                                   const Tensor& mean, const Tensor& rstd, const Tensor& grad_x,
+                                   const Tensor& grad_weight, const Tensor& grad_bias,
+                                   const Tensor& grad_scale, const Tensor& grad_shift) = 0;
+
+  // Scaled dot-product attention, memory-efficient (online softmax, never the full Lq x Lk
+  // matrix for long sequences). q [B, H, Lq, Dh], k and v [B, H, Lk, Dh], out [B, H, Lq, Dh], all
+  // contiguous; lse [B, H, Lq] f32 (f64 for f64) is the log-sum-exp of each score row, saved so
+  // backward can recompute the probabilities.
+  virtual void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, double scale,
+                                 const Tensor& out, const Tensor& lse) = 0;
+  virtual void attention_backward(const Tensor& grad_out, const Tensor& q, const Tensor& k,
+                                  const Tensor& v, const Tensor& out, const Tensor& lse,
+                                  double scale, const Tensor& grad_q, const Tensor& grad_k,
+                                  const Tensor& grad_v) = 0;
 };
 
 Backend& cpu_backend();

@@ -54,6 +54,16 @@ enum class ReduceOp : uint8_t { sum, mean, max, min, prod };
 
 enum class RandomKind : uint8_t { uniform, normal };
 
+// Geometry of an N-d convolution (N = spatial, 1..3): per spatial dim stride, padding (both
+// sides, zeros) and dilation; input channels split into `groups` groups.
+struct ConvParams {
+  int spatial = 2;
+  int64_t stride[3] = {1, 1, 1};
+  int64_t padding[3] = {0, 0, 0};
+  int64_t dilation[3] = {1, 1, 1};
+  int64_t groups = 1;
+};
+
 const char* op_name(UnaryOp op);
 const char* op_name(BinaryOp op);
 const char* op_name(ReduceOp op);

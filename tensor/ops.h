@@ -109,4 +109,47 @@ Tensor scatter_add(const Tensor& t, int64_t dim, const Tensor& index, const Tens
 Tensor pad(const Tensor& t, const std::vector<int64_t>& pads, double value = 0.0);
 Tensor repeat(const Tensor& t, const Dims& repeats);
 
+// ---- layer ops (tensor/conv.cpp, tensor/norm.cpp, tensor/attention.cpp): checked entry points
+// of the fused layer kernels; autograd/ pairs each forward with its backward ----
+// N-d convolution, N = input.dim() - 2 (1..3); bias may be undefined. p.spatial is set from the
+// input.
+Tensor conv(const Tensor& input, const Tensor& weight, const Tensor& bias, ConvParams p);
+struct ConvGrads {
+  Tensor input, weight, bias;  // undefined where not asked for
+};
+ConvGrads conv_backward(const Tensor& grad_out, const Tensor& input, const Tensor& weight,
+                        bool need_input, bool need_weight, bool need_bias, ConvParams p);
+
+struct NormResult {
+  Tensor out, mean, rstd;  // mean/rstd are what backward needs
+};
+struct NormGrads {
+  Tensor x, weight, bias, scale, shift;  // undefined where not asked for
+};
+// GroupNorm (optionally fused with a following SiLU) over x [N, C, *].
+NormResult group_norm(const Tensor& x, int64_t groups, const Tensor& weight, const Tensor& bias,
+                      double eps, bool silu = false);
+NormGrads group_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
+                              const Tensor& bias, const NormResult& saved, int64_t groups,
+                              bool silu, bool need_x, bool need_weight, bool need_bias);
+// LayerNorm over the last dim of x [B, ..., D]; with scale/shift [B, D] it is AdaLN:
+// norm(x) * weight + bias, then * (1 + scale) + shift per sample.
+NormResult layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                      const Tensor& scale, const Tensor& shift, double eps);
+NormGrads layer_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
+                              const Tensor& bias, const Tensor& scale, const Tensor& shift,
+                              const NormResult& saved, bool need_x, bool need_weight,
+                              bool need_bias, bool need_scale, bool need_shift);
+
+struct AttentionResult {
+  Tensor out, lse;
+};
+struct AttentionGrads {
+  Tensor q, k, v;
+};
+// softmax(q k^T * scale) v for q [B, H, Lq, Dh], k/v [B, H, Lk, Dh].
+AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale);
+AttentionGrads attention_backward(const Tensor& grad_out, const Tensor& q, const Tensor& k,
+                                  const Tensor& v, const AttentionResult& saved, double scale);
+
 }  // namespace trip::ops

@@ -100,6 +100,50 @@ class CudaBackend final : public Backend {
   void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src) override {
     gpu::scatter_add(out, dim, index, src);
   }
+
+  void conv_forward(const Tensor& input, const Tensor& weight, const Tensor& bias,
+                    const Tensor& out, const ConvParams& p) override {
+    gpu::conv_forward(input, weight, bias, out, p);
+  }
+  void conv_backward(const Tensor& grad_out, const Tensor& input, const Tensor& weight,
+                     const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
+                     const ConvParams& p) override {
+    gpu::conv_backward(grad_out, input, weight, grad_input, grad_weight, grad_bias, p);
+  }
+  void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups,
+                          double eps, bool silu, const Tensor& out, const Tensor& mean,
+                          const Tensor& rstd) override {
+    gpu::group_norm_forward(x, weight, bias, groups, eps, silu, out, mean, rstd);
+  }
+  void group_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
+                           const Tensor& bias, const Tensor& mean, const Tensor& rstd,
+                           int64_t groups, bool silu, const Tensor& grad_x,
+                           const Tensor& grad_weight, const Tensor& grad_bias) override {
+    gpu::group_norm_backward(grad_out, x, weight, bias, mean, rstd, groups, silu, grad_x,
+                             grad_weight, grad_bias);
+  }
+  void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                          const Tensor& scale, const Tensor& shift, double eps, const Tensor& out,
+                          const Tensor& mean, const Tensor& rstd) override {
+    gpu::layer_norm_forward(x, weight, bias, scale, shift, eps, out, mean, rstd);
+  }
+  void layer_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
+                           const Tensor& bias, const Tensor& scale, const Tensor& shift,
+                           const Tensor& mean, const Tensor& rstd, const Tensor& grad_x,
+                           const Tensor& grad_weight, const Tensor& grad_bias,
+                           const Tensor& grad_scale, const Tensor& grad_shift) override {
+    gpu::layer_norm_backward(grad_out, x, weight, bias, scale, shift, mean, rstd, grad_x,
+                             grad_weight, grad_bias, grad_scale, grad_shift);
+  }
+  void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, double scale,
+                         const Tensor& out, const Tensor& lse) override {
+    gpu::attention_forward(q, k, v, scale, out, lse);
+  }
+  void attention_backward(const Tensor& grad_out, const Tensor& q, const Tensor& k, const Tensor& v,
+                          const Tensor& out, const Tensor& lse, double scale, const Tensor& grad_q,
+                          const Tensor& grad_k, const Tensor& grad_v) override {
+    gpu::attention_backward(grad_out, q, k, v, out, lse, scale, grad_q, grad_k, grad_v);
+  }
 };
 
 }  // namespace

@@ -48,4 +48,32 @@ void index_select(const Tensor& in, int dim, const Tensor& index, const Tensor& 
 void gather(const Tensor& in, int dim, const Tensor& index, const Tensor& out);
 void scatter_add(const Tensor& out, int dim, const Tensor& index, const Tensor& src);
 
+// Layer kernels (tensor/backend.h documents them): conv.{cpp,cu}, norm.{cpp,cu},
+// attention.{cpp,cu}.
+void conv_forward(const Tensor& input, const Tensor& weight, const Tensor& bias, const Tensor& out,
+                  const ConvParams& p);
+void conv_backward(const Tensor& grad_out, const Tensor& input, const Tensor& weight,
+                   const Tensor& grad_input, const Tensor& grad_weight, const Tensor& grad_bias,
+                   const ConvParams& p);
+void group_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t groups,
+                        double eps, bool silu, const Tensor& out, const Tensor& mean,
+                        const Tensor& rstd);
+void group_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
+                         const Tensor& bias, const Tensor& mean, const Tensor& rstd, int64_t groups,
+                         bool silu, const Tensor& grad_x, const Tensor& grad_weight,
+                         const Tensor& grad_bias);
+void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                        const Tensor& scale, const Tensor& shift, double eps, const Tensor& out,
+                        const Tensor& mean, const Tensor& rstd);
+void layer_norm_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weight,
+                         const Tensor& bias, const Tensor& scale, const Tensor& shift,
+                         const Tensor& mean, const Tensor& rstd, const Tensor& grad_x,
+                         const Tensor& grad_weight, const Tensor& grad_bias,
+                         const Tensor& grad_scale, const Tensor& grad_shift);
+void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, double scale,
+                       const Tensor& out, const Tensor& lse);
+void attention_backward(const Tensor& grad_out, const Tensor& q, const Tensor& k, const Tensor& v,
+                        const Tensor& out, const Tensor& lse, double scale, const Tensor& grad_q,
+                        const Tensor& grad_k, const Tensor& grad_v);
+
 }  // namespace trip::gpu
