@@ -1,7 +1,5 @@
 #include "tensor/cpu/allocator.h"
 
-#include <sys/mman.h>
-
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -39,17 +37,11 @@ Cache& cache() {
   return *instance;
 }
 
-// Large blocks start on a 2 MiB boundary and ask for transparent huge pages: streaming through
-// tens of MB on 4 KiB pages costs TLB misses (measured ~8% on a 16 MB add, single thread).
-constexpr size_t kHugePage = size_t(2) << 20;
-
 void* fresh(size_t nbytes) {
-  bool huge = nbytes >= 2 * kHugePage;
-  size_t alignment = huge ? kHugePage : 64;
-  if (huge) nbytes = (nbytes + kHugePage - 1) / kHugePage * kHugePage;
-  void* p = std::aligned_alloc(alignment, nbytes);
+  // No MADV_HUGEPAGE: it gained ~8% on a 16 MB add, but where the kernel defragments on fault
+  // ("defrag: madvise") a fresh block can stall for milliseconds.
+  void* p = std::aligned_alloc(64, nbytes);
   TRIP_CHECK(p != nullptr, "cpu: out of memory allocating {} bytes", nbytes);
-  if (huge) madvise(p, nbytes, MADV_HUGEPAGE);  // advice only: failure changes nothing
   return p;
 }
 

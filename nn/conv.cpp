@@ -1,0 +1,78 @@
+#include "nn/conv.h"
+
+#include <cmath>
+
+#include "autograd/functions.h"
+#include "nn/init.h"
+
+namespace trip::nn {
+
+namespace {
+
+template <size_t N>
+std::string size_str(const std::array<int64_t, N>& s) {
+  std::string out = "(";
+  for (size_t i = 0; i < N; ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + ")";
+}
+
+// The weight shape [out, in / groups, *kernel] of torch's _ConvNd.
+template <size_t N>
+Dims weight_shape(int64_t in, int64_t out, int64_t groups, const std::array<int64_t, N>& kernel,
+                  const char* type) {
+  TRIP_CHECK(groups >= 1 && in % groups == 0 && out % groups == 0,
+             "{}: channels in={} out={} not divisible by groups={}", type, in, out, groups);
+  Dims shape{out, in / groups};
+  for (int64_t k : kernel) shape.push_back(k);
+  return shape;
+}
+
+}  // namespace
+
+Conv2d::Conv2d(int64_t in, int64_t out, Size kernel_, Size stride_, Size padding_, bool with_bias,
+               int64_t groups_)
+    : Module("Conv2d"),
+      in_channels(in),
+      out_channels(out),
+      groups(groups_),
+      kernel(kernel_),
+      stride(stride_),
+      padding(padding_) {
+  Dims shape = weight_shape(in, out, groups, kernel, "Conv2d");
+  weight = register_parameter("weight", init::kaiming_uniform(shape, std::sqrt(5.0)));
+  if (with_bias) bias = register_parameter("bias", init::default_bias(out, init::fan_in(shape)));
+}
+
+Tensor Conv2d::forward(const Tensor& x) const {
+  return conv2d(x, weight, bias, stride, padding, {1, 1}, groups);
+}
+
+std::string Conv2d::extra_repr() const {
+  return fmt::format("{}, {}, kernel_size={}, stride={}, padding={}", in_channels, out_channels,
+                     size_str(kernel), size_str(stride), size_str(padding));
+}
+
+Conv3d::Conv3d(int64_t in, int64_t out, Size kernel_, Size stride_, Size padding_, bool with_bias,
+               int64_t groups_)
+    : Module("Conv3d"),
+      in_channels(in),
+      out_channels(out),
+      groups(groups_),
+      kernel(kernel_),
+      stride(stride_),
+      padding(padding_) {
+  Dims shape = weight_shape(in, out, groups, kernel, "Conv3d");
+  weight = register_parameter("weight", init::kaiming_uniform(shape, std::sqrt(5.0)));
+  if (with_bias) bias = register_parameter("bias", init::default_bias(out, init::fan_in(shape)));
+}
+
+Tensor Conv3d::forward(const Tensor& x) const {
+  return conv3d(x, weight, bias, stride, padding, {1, 1, 1}, groups);
+}
+
+std::string Conv3d::extra_repr() const {
+  return fmt::format("{}, {}, kernel_size={}, stride={}, padding={}", in_channels, out_channels,
+                     size_str(kernel), size_str(stride), size_str(padding));
+}
+
+}  // namespace trip::nn
