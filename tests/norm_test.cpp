@@ -78,8 +78,10 @@ std::vector<double> layer_norm_ref(const Tensor& x, const Tensor& w, const Tenso
       double v = (xv[size_t(row * D + d)] - mean) / std::sqrt(var + eps);
       if (w.defined()) v *= values(w)[size_t(d)];
       if (b.defined()) v += values(b)[size_t(d)];
-      const size_t bd = size_t((row / per_b) * D + d);
-      if (scale.defined()) v = v * (1 + values(scale)[bd]) + values(shift)[bd];
+      if (scale.defined()) {  // per_b is 0 for 1-d inputs, which never carry scale/shift
+        const size_t bd = size_t((row / per_b) * D + d);
+        v = v * (1 + values(scale)[bd]) + values(shift)[bd];
+      }
       y[size_t(row * D + d)] = v;
     }
   }
