@@ -1,6 +1,7 @@
 #include "nn/conv.h"
 
 #include <cmath>
+#include <utility>
 
 #include "autograd/functions.h"
 #include "nn/init.h"
@@ -27,6 +28,25 @@ Dims weight_shape(int64_t in, int64_t out, int64_t groups, const std::array<int6
   return shape;
 }
 
+// PyTorch's default init of a convolution: kaiming_uniform(a = sqrt 5) weight, U(+-1/sqrt(fan_in))
+// bias (undefined without one). Shared by every ConvNd.
+template <size_t N>
+std::pair<Tensor, Tensor> init_conv(int64_t in, int64_t out, int64_t groups,
+                                    const std::array<int64_t, N>& kernel, bool with_bias,
+                                    const char* type) {
+  Dims shape = weight_shape(in, out, groups, kernel, type);
+  Tensor weight = init::kaiming_uniform(shape, std::sqrt(5.0));
+  Tensor bias = with_bias ? init::default_bias(out, init::fan_in(shape)) : Tensor();
+  return {weight, bias};
+}
+
+template <size_t N>
+std::string conv_repr(int64_t in, int64_t out, const std::array<int64_t, N>& kernel,
+                      const std::array<int64_t, N>& stride, const std::array<int64_t, N>& padding) {
+  return fmt::format("{}, {}, kernel_size={}, stride={}, padding={}", in, out, size_str(kernel),
+                     size_str(stride), size_str(padding));
+}
+
 }  // namespace
 
 Conv2d::Conv2d(int64_t in, int64_t out, Size kernel_, Size stride_, Size padding_, bool with_bias,
@@ -38,9 +58,9 @@ Conv2d::Conv2d(int64_t in, int64_t out, Size kernel_, Size stride_, Size padding
       kernel(kernel_),
       stride(stride_),
       padding(padding_) {
-  Dims shape = weight_shape(in, out, groups, kernel, "Conv2d");
-  weight = register_parameter("weight", init::kaiming_uniform(shape, std::sqrt(5.0)));
-  if (with_bias) bias = register_parameter("bias", init::default_bias(out, init::fan_in(shape)));
+  auto [w, b] = init_conv(in, out, groups, kernel, with_bias, "Conv2d");
+  weight = register_parameter("weight", w);
+  if (with_bias) bias = register_parameter("bias", b);
 }
 
 Tensor Conv2d::forward(const Tensor& x) const {
@@ -48,8 +68,7 @@ Tensor Conv2d::forward(const Tensor& x) const {
 }
 
 std::string Conv2d::extra_repr() const {
-  return fmt::format("{}, {}, kernel_size={}, stride={}, padding={}", in_channels, out_channels,
-                     size_str(kernel), size_str(stride), size_str(padding));
+  return conv_repr(in_channels, out_channels, kernel, stride, padding);
 }
 
 Conv3d::Conv3d(int64_t in, int64_t out, Size kernel_, Size stride_, Size padding_, bool with_bias,
@@ -61,9 +80,9 @@ Conv3d::Conv3d(int64_t in, int64_t out, Size kernel_, Size stride_, Size padding
       kernel(kernel_),
       stride(stride_),
       padding(padding_) {
-  Dims shape = weight_shape(in, out, groups, kernel, "Conv3d");
-  weight = register_parameter("weight", init::kaiming_uniform(shape, std::sqrt(5.0)));
-  if (with_bias) bias = register_parameter("bias", init::default_bias(out, init::fan_in(shape)));
+  auto [w, b] = init_conv(in, out, groups, kernel, with_bias, "Conv3d");
+  weight = register_parameter("weight", w);
+  if (with_bias) bias = register_parameter("bias", b);
 }
 
 Tensor Conv3d::forward(const Tensor& x) const {
@@ -71,8 +90,7 @@ Tensor Conv3d::forward(const Tensor& x) const {
 }
 
 std::string Conv3d::extra_repr() const {
-  return fmt::format("{}, {}, kernel_size={}, stride={}, padding={}", in_channels, out_channels,
-                     size_str(kernel), size_str(stride), size_str(padding));
+  return conv_repr(in_channels, out_channels, kernel, stride, padding);
 }
 
 }  // namespace trip::nn
