@@ -1,0 +1,114 @@
+#include "diffusion/forward.h"
+
+#include <algorithm>
+
+#include "autograd/functions.h"
+#include "tensor/error.h"
+
+namespace trip::diffusion {
+
+namespace {
+
+void check_same_shape(const char* op, const char* a_name, const Tensor& a, const char* b_name,
+                      const Tensor& b) {
+  TRIP_CHECK(a.shape() == b.shape(), "{}: {} {} and {} {} must have the same shape", op, a_name,
+             a.shape(), b_name, b.shape());
+}
+
+void check_floating(const char* op, const char* name, const Tensor& x) {
+  TRIP_CHECK(x.defined(), "{}: {} is undefined", op, name);
+  TRIP_CHECK(is_floating(x.dtype()), "{}: {} must be floating, got {}", op, name, x.dtype());
+}
+
+}  // namespace
+
+Tensor alpha_bar_per_sample(const NoiseSchedule& schedule, const Tensor& t, const Tensor& like,
+                            const char* op) {
+  TRIP_CHECK(like.dim() >= 1, "{}: samples must be [B, ...], got a 0-d tensor", op);
+  TRIP_CHECK(t.defined() && !is_floating(t.dtype()) && t.dtype() != DType::boolean,
+             "{}: timesteps t must be an integer tensor, got {}", op,
+             t.defined() ? dtype_name(t.dtype()) : "undefined");
+  TRIP_CHECK(t.dim() == 1 && t.size(0) == like.size(0),
+             "{}: timesteps t must be [B] = [{}] for samples {}, got {}", op, like.size(0),
+             like.shape(), t.shape());
+  Dims shape;
+  shape.push_back(like.size(0));
+  for (int64_t d = 1; d < like.dim(); ++d) shape.push_back(1);
+  // The lookup runs in float64 on the CPU; only the [B] result travels to like's device.
+  return ops::view(ops::to(schedule.alpha_bar_at(t, like.dtype()), like.device()), shape);
+}
+
+Tensor q_sample(const NoiseSchedule& schedule, const Tensor& x0, const Tensor& t,
+                const Tensor& noise) {
+  check_floating("q_sample", "x0", x0);
+  check_same_shape("q_sample", "x0", x0, "noise", noise);
+  const Tensor ab = alpha_bar_per_sample(schedule, t, x0, "q_sample");
+  return sqrt(ab) * x0 + sqrt(1.0 - ab) * noise;
+}
+
+Tensor epsilon_target(const NoiseSchedule& schedule, const Tensor& x0, const Tensor& t,
+                      const Tensor& noise) {
+  check_floating("epsilon_target", "x0", x0);
+  check_same_shape("epsilon_target", "x0", x0, "noise", noise);
+  alpha_bar_per_sample(schedule, t, x0, "epsilon_target");  // validates t like the others
+  return noise;
+}
+
+Tensor v_target(const NoiseSchedule& schedule, const Tensor& x0, const Tensor& t,
+                const Tensor& noise) {
+  check_floating("v_target", "x0", x0);
+  check_same_shape("v_target", "x0", x0, "noise", noise);
+  const Tensor ab = alpha_bar_per_sample(schedule, t, x0, "v_target");
+  return sqrt(ab) * noise - sqrt(1.0 - ab) * x0;
+}
+
+Tensor predict_x0_from_eps(const NoiseSchedule& schedule, const Tensor& x_t, const Tensor& t,
+                           const Tensor& eps) {
+  check_floating("predict_x0_from_eps", "x_t", x_t);
+  check_same_shape("predict_x0_from_eps", "x_t", x_t, "eps", eps);
+  const Tensor ab = alpha_bar_per_sample(schedule, t, x_t, "predict_x0_from_eps");
+  return (x_t - sqrt(1.0 - ab) * eps) * rsqrt(ab);
+}
+
+Tensor predict_eps_from_x0(const NoiseSchedule& schedule, const Tensor& x_t, const Tensor& t,
+                           const Tensor& x0) {
+  check_floating("predict_eps_from_x0", "x_t", x_t);
+  check_same_shape("predict_eps_from_x0", "x_t", x_t, "x0", x0);
+  const Tensor ab = alpha_bar_per_sample(schedule, t, x_t, "predict_eps_from_x0");
+  return (x_t - sqrt(ab) * x0) * rsqrt(1.0 - ab);
+}
+
+Tensor predict_x0_from_eps(const NoiseSchedule& schedule, const Tensor& x_t, int64_t t,
+                           const Tensor& eps) {
+  check_floating("predict_x0_from_eps", "x_t", x_t);
+  check_same_shape("predict_x0_from_eps", "x_t", x_t, "eps", eps);
+  const double ab = schedule.alpha_bar(t);
+  return (x_t - std::sqrt(1.0 - ab) * eps) * (1.0 / std::sqrt(ab));
+}
+
+Tensor predict_eps_from_x0(const NoiseSchedule& schedule, const Tensor& x_t, int64_t t,
+                           const Tensor& x0) {
+  check_floating("predict_eps_from_x0", "x_t", x_t);
+  check_same_shape("predict_eps_from_x0", "x_t", x_t, "x0", x0);
+  const double ab = schedule.alpha_bar(t);
+  return (x_t - std::sqrt(ab) * x0) * (1.0 / std::sqrt(1.0 - ab));
+}
+
+Tensor epsilon_mse_loss(const Tensor& pred, const Tensor& target) {
+  check_floating("epsilon_mse_loss", "pred", pred);
+  check_floating("epsilon_mse_loss", "target", target);
+  check_same_shape("epsilon_mse_loss", "pred", pred, "target", target);
+  TRIP_CHECK(pred.numel() > 0, "epsilon_mse_loss: empty tensors {}", pred.shape());
+  return mean(square(pred - target));
+}
+
+Tensor sample_timesteps(int64_t batch, const NoiseSchedule& schedule, ops::Generator* gen,
+                        Device device) {
+  TRIP_CHECK(batch >= 0, "sample_timesteps: batch must be >= 0, got {}", batch);
+  const double T = static_cast<double>(schedule.num_steps());
+  // Uniform floats in [0, T) truncated to integers; the min guards a draw rounded up to T.
+  const Tensor u = ops::uniform({batch}, 0.0, T, TensorOptions(DType::f64, device), gen);
+  return ops::to(ops::binary(BinaryOp::minimum, u, T - 1.0), DType::i64);
+}
+
+}  // namespace trip::diffusion
