@@ -40,4 +40,23 @@ std::string LayerNorm::extra_repr() const {
   return fmt::format("({},), eps={}, elementwise_affine={}", dim, eps, weight.defined());
 }
 
+AdaLayerNorm::AdaLayerNorm(int64_t dim_, int64_t embedding_dim_, double eps_)
+    : Module("AdaLayerNorm"), dim(dim_), embedding_dim(embedding_dim_), eps(eps_) {
+  linear = register_module("linear", std::make_shared<Linear>(embedding_dim, 2 * dim));
+}
+
+Tensor AdaLayerNorm::forward(const Tensor& x, const Tensor& emb) const {
+  TRIP_CHECK(x.dim() == 3 && x.size(-1) == dim, "AdaLayerNorm: input must be [B, L, {}], got {}",
+             dim, x.shape());
+  TRIP_CHECK(emb.dim() == 2 && emb.size(0) == x.size(0) && emb.size(1) == embedding_dim,
+             "AdaLayerNorm: embedding must be [B, embedding_dim] = [{}, {}], got {}", x.size(0),
+             embedding_dim, emb.shape());
+  const std::vector<Tensor> scale_shift = chunk(linear->forward(silu(emb)), 2, 1);
+  return ada_layer_norm(x, scale_shift[0], scale_shift[1], Tensor(), Tensor(), eps);
+}
+
+std::string AdaLayerNorm::extra_repr() const {
+  return fmt::format("dim={}, embedding_dim={}, eps={}", dim, embedding_dim, eps);
+}
+
 }  // namespace trip::nn

@@ -1,0 +1,87 @@
+#include "trip/temporal_noise_fusion.h"
+
+#include "autograd/functions.h"
+#include "tensor/error.h"
+
+namespace trip {
+
+Tensor spatial_position_embedding(int64_t H, int64_t W, int64_t D, DType dtype, Device device) {
+  TRIP_CHECK(D >= 4, "spatial_position_embedding: width must be at least 4, got {}", D);
+  const TensorOptions options(dtype, device);
+  const int64_t half = D / 2;
+  // Row and column index embeddings, concatenated: [H, W, half] + [H, W, D - half].
+  const Tensor rows = nn::timestep_embedding(arange(0, double(H), 1.0, options), half, false, 0.0,
+                                             1.0, 10000.0, dtype);
+  const Tensor cols = nn::timestep_embedding(arange(0, double(W), 1.0, options), D - half, false,
+                                             0.0, 1.0, 10000.0, dtype);
+  const Tensor grid = cat(
+      {expand(unsqueeze(rows, 1), {H, W, half}), expand(unsqueeze(cols, 0), {H, W, D - half})}, 2);
+  return reshape(grid, {H * W, D});
+}
+
+TemporalNoiseFusion::TemporalNoiseFusion(const TnfConfig& c)
+    : nn::Module("TemporalNoiseFusion"), config(c) {
+  TRIP_CHECK(c.channels >= 1 && c.width >= 1 && c.heads >= 1 && c.width % c.heads == 0,
+             "TemporalNoiseFusion: width {} must be a positive multiple of heads {} (channels {})",
+             c.width, c.heads, c.channels);
+  const int64_t D = c.width;
+  proj_in = register_module("proj_in", std::make_shared<nn::Linear>(c.channels, D));
+  // Small random rows (as ViT position embeddings), so both sources start nearly symmetric.
+  source_embedding = register_parameter("source_embedding", randn({2, D}) * 0.02);
+  time_proj = register_module("time_proj", std::make_shared<nn::Timesteps>(D, true, 0.0));
+  time_embedding = register_module("time_embedding", std::make_shared<nn::TimestepEmbedding>(D, D));
+  frame_proj = register_module("frame_proj", std::make_shared<nn::Timesteps>(D, true, 0.0));
+  frame_embedding =
+      register_module("frame_embedding", std::make_shared<nn::TimestepEmbedding>(D, D));
+  norm1 = register_module("norm1", std::make_shared<nn::AdaLayerNorm>(D, D, c.eps));
+  attn1 = register_module("attn1", std::make_shared<nn::Attention>(D, 0, c.heads, D / c.heads));
+  norm2 = register_module("norm2", std::make_shared<nn::AdaLayerNorm>(D, D, c.eps));
+  attn2 = register_module("attn2", std::make_shared<nn::Attention>(D, 0, c.heads, D / c.heads));
+  proj_out = register_module("proj_out", std::make_shared<nn::Linear>(D, c.channels));
+}
+
+Tensor TemporalNoiseFusion::forward(const Tensor& residual, const Tensor& prior,
+                                    const Tensor& timestep) const {
+  TRIP_CHECK(residual.dim() == 5 && residual.size(1) == config.channels,
+             "TemporalNoiseFusion: residual must be [B, {}, F, H, W], got {}", config.channels,
+             residual.shape());
+  TRIP_CHECK(prior.shape() == residual.shape(),
+             "TemporalNoiseFusion: prior {} must have the residual's shape {}", prior.shape(),
+             residual.shape());
+  const int64_t B = residual.size(0), C = config.channels, F = residual.size(2);
+  const int64_t H = residual.size(3), W = residual.size(4), D = config.width;
+  TRIP_CHECK(timestep.shape() == Dims({B}),
+             "TemporalNoiseFusion: timestep must be [B] = [{}], got {}", B, timestep.shape());
+  const DType dtype = residual.dtype();
+
+  // [B, C, F, H, W] -> [B*F, H*W, C]: one token sequence per frame (one channels-last copy).
+  auto frame_tokens = [&](const Tensor& x) {
+    return reshape(permute(x, {0, 2, 3, 4, 1}), {B * F, H * W, C});
+  };
+  const Tensor position = spatial_position_embedding(H, W, D, dtype, residual.device());
+  const Tensor r = proj_in->forward(frame_tokens(residual)) + position;  // [B*F, HW, D]
+  const Tensor p = proj_in->forward(frame_tokens(prior)) + position;
+
+  // Conditioning per (clip, frame): timestep embedding [B, D] + frame-index embedding [F, D].
+  const Tensor frame_index = arange(0, double(F), 1.0, TensorOptions(dtype, residual.device()));
+  const Tensor t_emb =
+      time_embedding->forward(time_proj->forward(trip::to(timestep, dtype), dtype));
+  const Tensor f_emb = frame_embedding->forward(frame_proj->forward(frame_index, dtype));
+  const Tensor emb = reshape(unsqueeze(t_emb, 1) + unsqueeze(f_emb, 0), {B * F, D});
+
+  Tensor h = norm1->forward(r, emb);
+  h = h + attn1->forward(h);
+  h = norm2->forward(h, emb);
+  const Tensor sources = trip::to(source_embedding, dtype);
+  const Tensor kv =
+      cat({p + select(sources, 0, 0), r + select(sources, 0, 1)}, 1);  // [B*F, 2HW, D]
+  const Tensor out = proj_out->forward(attn2->forward(h, kv));         // [B*F, HW, C]
+  return contiguous(permute(reshape(out, {B, F, H, W, C}), {0, 4, 1, 2, 3}));
+}
+
+std::string TemporalNoiseFusion::extra_repr() const {
+  return fmt::format("channels={}, width={}, heads={}", config.channels, config.width,
+                     config.heads);
+}
+
+}  // namespace trip

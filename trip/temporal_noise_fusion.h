@@ -1,0 +1,50 @@
+// defines: TemporalNoiseFusion (TNF), TRIP's fusion of the image noise prior with the UNet's
+// residual noise into the final noise estimate (TRIP.md section 4):
+//     h = AdaLN_t(Delta_eps);  h = h + SelfAttn(h);  h = AdaLN_t(h)
+//     out = CrossAttn(query = h, key/value = [eps^{i->1} ; Delta_eps]);  eps_tilde = Proj(out)
+// Project choices (TRIP.md): tokens are the H*W spatial positions of one frame, projected from C
+// channels to a hidden width D; attention stays within a frame; the key/value sequence is the
+// 2*H*W tokens of both noises, each with a learned source embedding; the frame index is embedded
+// and added to the timestep embedding that drives both AdaLNs. Our addition: every token carries
+// a fixed 2D sinusoidal position embedding; without it attention could not tell which prior token
+// lies at the query's position, and TNF could not even hand the prior through unchanged.
+#pragma once
+#include <memory>
+
+#include "nn/attention.h"
+#include "nn/linear.h"
+#include "nn/module.h"
+#include "nn/norm.h"
+#include "nn/timestep.h"
+
+namespace trip {
+
+// [H * W, D] fixed sine-cosine embedding of (row, column): half the width each (ViT/MAE style).
+Tensor spatial_position_embedding(int64_t H, int64_t W, int64_t D, DType dtype, Device device);
+
+struct TnfConfig {
+  int64_t channels = 3;  // C of the noises (latent channels)
+  int64_t width = 64;    // hidden width D (tiny: 64, modelscope: 256)
+  int64_t heads = 4;
+  double eps = 1e-5;  // of the AdaLNs
+};
+
+class TemporalNoiseFusion : public nn::Module {
+ public:
+  explicit TemporalNoiseFusion(const TnfConfig& config);
+  // residual (Delta_eps) and prior (eps^{i->1}) [B, C, F, H, W], timestep [B] (integer or
+  // floating) -> eps_tilde [B, C, F, H, W]. Frame f of the clip gets frame index f.
+  Tensor forward(const Tensor& residual, const Tensor& prior, const Tensor& timestep) const;
+  std::string extra_repr() const override;
+
+  TnfConfig config;
+  std::shared_ptr<nn::Linear> proj_in;  // C -> D, shared by both noises
+  Tensor source_embedding;              // [2, D]: row 0 marks prior tokens, row 1 residual tokens
+  std::shared_ptr<nn::Timesteps> time_proj, frame_proj;
+  std::shared_ptr<nn::TimestepEmbedding> time_embedding, frame_embedding;
+  std::shared_ptr<nn::AdaLayerNorm> norm1, norm2;
+  std::shared_ptr<nn::Attention> attn1, attn2;  // self-attention, cross-attention to both noises
+  std::shared_ptr<nn::Linear> proj_out;         // D -> C
+};
+
+}  // namespace trip
