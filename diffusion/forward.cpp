@@ -1,6 +1,8 @@
 #include "diffusion/forward.h"
 
 #include <algorithm>
+#include <cmath>
+#include <vector>
 
 #include "autograd/functions.h"
 #include "tensor/error.h"
@@ -20,10 +22,9 @@ void check_floating(const char* op, const char* name, const Tensor& x) {
   TRIP_CHECK(is_floating(x.dtype()), "{}: {} must be floating, got {}", op, name, x.dtype());
 }
 
-}  // namespace
-
-Tensor alpha_bar_per_sample(const NoiseSchedule& schedule, const Tensor& t, const Tensor& like,
-                            const char* op) {
+// The broadcast shape [B, 1, ..., 1] of a per-sample value for samples `like` [B, ...], after
+// checking that t is an integer tensor [B].
+Dims per_sample_shape(const Tensor& t, const Tensor& like, const char* op) {
   TRIP_CHECK(like.dim() >= 1, "{}: samples must be [B, ...], got a 0-d tensor", op);
   TRIP_CHECK(t.defined() && !is_floating(t.dtype()) && t.dtype() != DType::boolean,
              "{}: timesteps t must be an integer tensor, got {}", op,
@@ -34,23 +35,47 @@ Tensor alpha_bar_per_sample(const NoiseSchedule& schedule, const Tensor& t, cons
   Dims shape;
   shape.push_back(like.size(0));
   for (int64_t d = 1; d < like.dim(); ++d) shape.push_back(1);
-  // The lookup runs in float64 on the CPU; only the [B] result travels to like's device.
-  return ops::view(ops::to(schedule.alpha_bar_at(t, like.dtype()), like.device()), shape);
+  return shape;
+}
+
+// f(alpha_bar_t) of each sample, evaluated in float64 on the CPU and only then rounded to like's
+// dtype and moved to its device: sqrt(1 - ab) near t = 0 or 1 / sqrt(ab) near t = T keep their
+// digits in bf16/f16 this way, and only B numbers travel.
+Tensor coefficient(const NoiseSchedule& schedule, const Tensor& t, const Tensor& like,
+                   const char* op, double (*f)(double)) {
+  const Dims shape = per_sample_shape(t, like, op);
+  std::vector<double> values =
+      ops::to(schedule.alpha_bar_at(t, DType::f64), kCPU).to_vector<double>();
+  for (double& v : values) v = f(v);
+  return ops::to(ops::to(from_vector(values, shape, DType::f64), like.dtype()), like.device());
+}
+
+double sqrt_ab(double ab) { return std::sqrt(ab); }
+double sqrt_one_minus_ab(double ab) { return std::sqrt(1.0 - ab); }
+double rsqrt_ab(double ab) { return 1.0 / std::sqrt(ab); }
+double rsqrt_one_minus_ab(double ab) { return 1.0 / std::sqrt(1.0 - ab); }
+double identity(double ab) { return ab; }
+
+}  // namespace
+
+Tensor alpha_bar_per_sample(const NoiseSchedule& schedule, const Tensor& t, const Tensor& like,
+                            const char* op) {
+  return coefficient(schedule, t, like, op, identity);
 }
 
 Tensor q_sample(const NoiseSchedule& schedule, const Tensor& x0, const Tensor& t,
                 const Tensor& noise) {
   check_floating("q_sample", "x0", x0);
   check_same_shape("q_sample", "x0", x0, "noise", noise);
-  const Tensor ab = alpha_bar_per_sample(schedule, t, x0, "q_sample");
-  return sqrt(ab) * x0 + sqrt(1.0 - ab) * noise;
+  return coefficient(schedule, t, x0, "q_sample", sqrt_ab) * x0 +
+         coefficient(schedule, t, x0, "q_sample", sqrt_one_minus_ab) * noise;
 }
 
 Tensor epsilon_target(const NoiseSchedule& schedule, const Tensor& x0, const Tensor& t,
                       const Tensor& noise) {
   check_floating("epsilon_target", "x0", x0);
   check_same_shape("epsilon_target", "x0", x0, "noise", noise);
-  alpha_bar_per_sample(schedule, t, x0, "epsilon_target");  // validates t like the others
+  coefficient(schedule, t, x0, "epsilon_target", identity);  // validates t like the others
   return noise;
 }
 
@@ -58,24 +83,26 @@ Tensor v_target(const NoiseSchedule& schedule, const Tensor& x0, const Tensor& t
                 const Tensor& noise) {
   check_floating("v_target", "x0", x0);
   check_same_shape("v_target", "x0", x0, "noise", noise);
-  const Tensor ab = alpha_bar_per_sample(schedule, t, x0, "v_target");
-  return sqrt(ab) * noise - sqrt(1.0 - ab) * x0;
+  return coefficient(schedule, t, x0, "v_target", sqrt_ab) * noise -
+         coefficient(schedule, t, x0, "v_target", sqrt_one_minus_ab) * x0;
 }
 
 Tensor predict_x0_from_eps(const NoiseSchedule& schedule, const Tensor& x_t, const Tensor& t,
                            const Tensor& eps) {
   check_floating("predict_x0_from_eps", "x_t", x_t);
   check_same_shape("predict_x0_from_eps", "x_t", x_t, "eps", eps);
-  const Tensor ab = alpha_bar_per_sample(schedule, t, x_t, "predict_x0_from_eps");
-  return (x_t - sqrt(1.0 - ab) * eps) * rsqrt(ab);
+  const char* op = "predict_x0_from_eps";
+  return (x_t - coefficient(schedule, t, x_t, op, sqrt_one_minus_ab) * eps) *
+         coefficient(schedule, t, x_t, op, rsqrt_ab);
 }
 
 Tensor predict_eps_from_x0(const NoiseSchedule& schedule, const Tensor& x_t, const Tensor& t,
                            const Tensor& x0) {
   check_floating("predict_eps_from_x0", "x_t", x_t);
   check_same_shape("predict_eps_from_x0", "x_t", x_t, "x0", x0);
-  const Tensor ab = alpha_bar_per_sample(schedule, t, x_t, "predict_eps_from_x0");
-  return (x_t - sqrt(ab) * x0) * rsqrt(1.0 - ab);
+  const char* op = "predict_eps_from_x0";
+  return (x_t - coefficient(schedule, t, x_t, op, sqrt_ab) * x0) *
+         coefficient(schedule, t, x_t, op, rsqrt_one_minus_ab);
 }
 
 Tensor predict_x0_from_eps(const NoiseSchedule& schedule, const Tensor& x_t, int64_t t,

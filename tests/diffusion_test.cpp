@@ -101,6 +101,12 @@ TEST_CASE("q_sample, targets and x0/eps conversions: values per sample and round
   const Tensor x32 = q_sample(s, to(x0, DType::f32), t, to(noise, DType::f32));
   CHECK(x32.dtype() == DType::f32);
   CHECK(max_abs_diff(to(x32, DType::f64), x_t) < 1e-5);
+  // Coefficients are computed in float64 before rounding: in bf16, alpha_bar_0 = 0.9999 rounds
+  // to 1, which would make sqrt(1 - ab) 0 instead of 0.01.
+  const Tensor tiny =
+      q_sample(s, zeros({2, 1}, DType::bf16), from_vector<int64_t>({0, 0}, {2}, DType::i64),
+               ones({2, 1}, DType::bf16));
+  CHECK(to(tiny, DType::f64).to_vector<double>()[0] == doctest::Approx(0.01).epsilon(1e-2));
   const Tensor flat = q_sample(s, from_vector<double>({1.0, 2.0}, {2}, DType::f64), t,
                                from_vector<double>({0.0, 0.0}, {2}, DType::f64));
   CHECK(flat.to_vector<double>()[1] == doctest::Approx(2.0 * std::sqrt(s.alpha_bar(990))));
