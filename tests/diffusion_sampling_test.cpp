@@ -12,6 +12,7 @@
 #include "diffusion/ddpm.h"
 #include "diffusion/forward.h"
 #include "diffusion/schedule.h"
+#include "tensor/backend.h"
 #include "tensor/error.h"
 
 using namespace trip;
@@ -243,4 +244,30 @@ TEST_CASE("samplers reject bad options and bad model outputs with clear errors")
   CHECK_THROWS_AS(ddim_sample(s, NoisePredictor(), x), Error);
   CHECK_THROWS_AS(ddim_timesteps(1000, 50, timestep_spacing_from_name("uniform")), Error);
   CHECK_THROWS_AS(prediction_type_from_name("x0"), Error);
+}
+
+TEST_CASE("CUDA: the forward process and both samplers agree with the CPU (skipped without GPU)") {
+  if (!cuda_available()) return;
+  const NoiseSchedule s = NoiseSchedule::scaled_linear(200);
+  ops::Generator gen{21};
+  const Tensor x0 = randn({3, 2, 4, 5}, DType::f64, &gen);
+  const Tensor noise = randn({3, 2, 4, 5}, DType::f64, &gen);
+  const Tensor t = from_vector<int64_t>({0, 77, 199}, {3}, DType::i64);
+  const Tensor on_gpu = q_sample(s, to(x0, cuda()), to(t, cuda()), to(noise, cuda()));
+  CHECK(on_gpu.device() == cuda());
+  CHECK(max_abs_diff(to(on_gpu, kCPU), q_sample(s, x0, t, noise)) < 1e-12);
+  // The same generator state gives the same eta / ancestral noise on both devices (Philox).
+  const NoisePredictor model = [](const Tensor& x, int64_t) { return 0.5 * x; };
+  DdimOptions o;
+  o.steps = 20;
+  o.eta = 0.5;
+  ops::Generator a{5}, b{5};
+  CHECK(max_abs_diff(
+            to(ddim_sample(s, model, {2, 8}, TensorOptions(DType::f64, cuda()), &a, o), kCPU),
+            ddim_sample(s, model, {2, 8}, DType::f64, &b, o)) < 1e-10);
+  DdpmOptions p;
+  p.steps = 20;
+  CHECK(max_abs_diff(
+            to(ddpm_sample(s, model, {2, 8}, TensorOptions(DType::f64, cuda()), &a, p), kCPU),
+            ddpm_sample(s, model, {2, 8}, DType::f64, &b, p)) < 1e-10);
 }
