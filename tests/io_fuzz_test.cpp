@@ -1,5 +1,6 @@
 // Deterministic fuzzing of the nn/io/ readers: truncations, bit flips, byte replacements and
-// hand-made malicious headers of valid safetensors and HDF5 checkpoint files. Each mutation must
+// hand-made malicious headers of valid safetensors and HDF5 checkpoint files (safetensors through
+// both the copying and the zero-copy, tensors-view-the-bytes parse). Each mutation must
 // give a trip::Error or a valid load, never a crash, hang or huge allocation (run it under
 // AddressSanitizer to also catch out-of-bounds reads).
 #include <doctest/doctest.h>
@@ -57,16 +58,35 @@ struct Tally {
   int loads = 0, errors = 0;
 };
 
-// One parse of mutated bytes: an Error is fine; a successful load must stay within the input.
+// One parse of mutated bytes: an Error is fine; a successful load must stay within the input. The
+// zero-copy form (tensors viewing a private copy of the bytes, as a mapped file) must agree, byte
+// for byte, so every view is read (AddressSanitizer checks the reads stay in the heap copy).
 void try_safetensors(const std::string& bytes, Tally& tally) {
+  SafetensorsFile copied;
+  bool copied_ok = false;
   try {
-    SafetensorsFile f = parse_safetensors(bytes.data(), bytes.size(), "fuzz");
+    copied = parse_safetensors(bytes.data(), bytes.size(), "fuzz");
     size_t total = 0;
-    for (const auto& [name, t] : f.tensors) total += t.nbytes();
+    for (const auto& [name, t] : copied.tensors) total += t.nbytes();
     CHECK(total <= bytes.size());
+    copied_ok = true;
     ++tally.loads;
   } catch (const Error&) {
     ++tally.errors;
+  }
+  auto owned = std::make_shared<std::string>(bytes);
+  try {
+    SafetensorsFile viewed = parse_safetensors(owned->data(), owned->size(), "fuzz", owned);
+    REQUIRE(copied_ok);
+    REQUIRE(viewed.tensors.size() == copied.tensors.size());
+    for (size_t i = 0; i < viewed.tensors.size(); ++i) {
+      const Tensor &v = viewed.tensors[i].second, &c = copied.tensors[i].second;
+      CHECK(viewed.tensors[i].first == copied.tensors[i].first);
+      CHECK((v.nbytes() == c.nbytes() &&
+             (v.nbytes() == 0 || std::memcmp(v.data_ptr(), c.data_ptr(), v.nbytes()) == 0)));
+    }
+  } catch (const Error&) {
+    CHECK(!copied_ok);
   }
 }
 

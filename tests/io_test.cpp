@@ -1,6 +1,7 @@
 // Tests of nn/io/: safetensors and HDF5 checkpoint round trips (bit-exact for every dtype, 0-d and
 // empty tensors), atomic writes under a simulated crash, every rejected safetensors file with its
-// message, load_into reports and restore_checkpoint checks.
+// message, memory-mapped reading (views, copy-on-write, lifetime, misaligned tensors), load_into
+// reports and restore_checkpoint checks.
 #include <doctest/doctest.h>
 #include <hdf5.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 #include "nn/io/atomic_file.h"
 #include "nn/io/checkpoint.h"
 #include "nn/io/safetensors.h"
+#include "nn/linear.h"
 
 using namespace trip;
 using namespace trip::nn;
@@ -358,4 +360,142 @@ TEST_CASE("checkpoint: clear errors for missing, foreign, truncated and mismatch
   CHECK(e.find("model tensor c: missing") != std::string::npos);
   CHECK(e.find("model tensor b: unexpected") != std::string::npos);
   CHECK(w2.to_vector<double>() == std::vector<double>(20, 0.0));
+}
+
+namespace {
+
+// How many of this process's mappings show `path` (/proc/self/maps names the file of each).
+int mappings_of(const std::string& path) {
+  std::ifstream maps("/proc/self/maps");
+  int count = 0;
+  for (std::string line; std::getline(maps, line);) count += line.find(path) != std::string::npos;
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("safetensors: reading maps the file; tensors view it, copy-on-write, outlive the file") {
+  TempDir dir;
+  std::string path = dir / "m.safetensors";
+  NamedTensors ts = sample_tensors();
+  save_safetensors(path, ts);
+  std::string bytes = read_bytes(path);
+  Tensor kept;
+  {
+    SafetensorsFile f = read_safetensors(path);
+    CHECK(mappings_of(path) == 1);
+    for (const auto& [name, t] : f.tensors) {
+      CHECK_MESSAGE(same_bits(t, find(ts, name)), name);
+      CHECK(t.is_contiguous());
+      // Our writer aligns the data, so every non-empty tensor is a view (no copy).
+      CHECK_MESSAGE(t.storage()->is_external() == (t.nbytes() > 0), name);
+      if (t.nbytes() > 0) CHECK(t.storage()->nbytes() == t.nbytes());  // only its own bytes
+    }
+    kept = find(f.tensors, "blocks.f32.weight");
+    // A write is private to this process: the file keeps its bytes, a new read sees them.
+    ops::fill_(kept, 7.0);
+    CHECK(kept.to_vector<float>() == std::vector<float>(15, 7.f));
+    CHECK(read_bytes(path) == bytes);
+    CHECK(same_bits(find(load_safetensors(path), "blocks.f32.weight"),
+                    find(ts, "blocks.f32.weight")));
+  }
+  // One live view keeps the mapping; replacing the file (atomically, by rename) does not change
+  // what it sees.
+  CHECK(mappings_of(path) == 1);
+  save_safetensors(path, {{"blocks.f32.weight", ops::zeros({3, 5})}});
+  CHECK(kept.to_vector<float>() == std::vector<float>(15, 7.f));
+  kept = Tensor();
+  CHECK(mappings_of(path) == 0);
+  // A file with no views (only copies) is unmapped before read_safetensors returns.
+  save_safetensors(path, {{"e", ops::zeros({0})}});
+  SafetensorsFile f = read_safetensors(path);
+  CHECK(!f.tensors[0].second.storage()->is_external());
+  CHECK(mappings_of(path) == 0);
+}
+
+TEST_CASE("safetensors: a tensor misaligned for its dtype is copied, the others viewed") {
+  TempDir dir;
+  std::string path = dir / "u.safetensors";
+  // A 3-byte U8 tensor first puts the F32 and F64 ones at odd addresses (header length 8k, as a
+  // writer that pads to 8; the mapping itself is page-aligned).
+  std::string header = R"({"a":{"dtype":"U8","shape":[3],"data_offsets":[0,3]},)"
+                       R"("b":{"dtype":"F32","shape":[2],"data_offsets":[3,11]},)"
+                       R"("c":{"dtype":"F64","shape":[1],"data_offsets":[11,19]}})";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::string data = "\x01\x02\x03";
+  float b[2] = {1.5f, -2.25f};
+  double c = 3.125;
+  data.append(reinterpret_cast<const char*>(b), 8).append(reinterpret_cast<const char*>(&c), 8);
+  write_bytes(path, raw_safetensors(header, 0) + data);
+  NamedTensors l = load_safetensors(path);
+  CHECK(find(l, "a").storage()->is_external());
+  CHECK(find(l, "a").to_vector<uint8_t>() == std::vector<uint8_t>{1, 2, 3});
+  for (const char* name : {"b", "c"}) {
+    const Tensor& t = find(l, name);
+    CHECK_MESSAGE(!t.storage()->is_external(), name);
+    CHECK(reinterpret_cast<uintptr_t>(t.data_ptr()) % element_size(t.dtype()) == 0);
+  }
+  CHECK(find(l, "b").to_vector<float>() == std::vector<float>{1.5f, -2.25f});
+  CHECK(find(l, "c").item() == 3.125);
+}
+
+TEST_CASE("safetensors: truncated and damaged files fail before any tensor is made") {
+  TempDir dir;
+  std::string path = dir / "t.safetensors";
+  save_safetensors(path, sample_tensors());
+  std::string bytes = read_bytes(path);
+  uint64_t n;
+  std::memcpy(&n, bytes.data(), 8);
+  // Cut inside the data, at its start, inside the header: an Error naming the file, no SIGBUS.
+  for (size_t len : {bytes.size() - 1, bytes.size() / 2, size_t(8 + n), size_t(8 + n / 2)}) {
+    write_bytes(path, bytes.substr(0, len));
+    std::string e = error_of([&] { load_safetensors(path); });
+    CHECK_MESSAGE(e.find(path) != std::string::npos, e);
+  }
+  // A bad BOOL byte after valid tensors: rejected whole, and no mapping is left behind.
+  std::string header = R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
+                       R"("z":{"dtype":"BOOL","shape":[4],"data_offsets":[4,8]}})";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  write_bytes(path, raw_safetensors(header, 0) + std::string(7, '\0') + "\x05");
+  CHECK(error_of([&] { load_safetensors(path); }).find("not 0 or 1") != std::string::npos);
+  CHECK(mappings_of(path) == 0);
+}
+
+TEST_CASE("Storage::wrap: external memory held by an owner; parse_safetensors views in memory") {
+  CHECK(error_of([] { Storage::wrap(nullptr, 0, kCPU, nullptr); }).find("owner") !=
+        std::string::npos);
+  NamedTensors ts = {{"w", ops::arange(0, 6, 1, DType::f32)}, {"i", ops::ones({2}, DType::i64)}};
+  TempDir dir;
+  save_safetensors(dir / "s", ts);
+  auto bytes = std::make_shared<std::string>(read_bytes(dir / "s"));
+  std::weak_ptr<std::string> alive = bytes;
+  SafetensorsFile f = parse_safetensors(bytes->data(), bytes->size(), "memory", bytes);
+  bytes.reset();
+  CHECK(!alive.expired());  // the views hold the buffer
+  CHECK(find(f.tensors, "w").storage()->is_external());
+  CHECK(find(f.tensors, "w").to_vector<float>() == std::vector<float>{0, 1, 2, 3, 4, 5});
+  CHECK(same_bits(find(f.tensors, "i"), find(ts, "i")));
+  f.tensors.clear();
+  CHECK(alive.expired());
+}
+
+TEST_CASE("load_into: mapped tensors load into module parameters (with dtype conversion)") {
+  TempDir dir;
+  std::string path = dir / "lin.safetensors";
+  Linear src(4, 3), dst(4, 3);
+  dst.to(DType::bf16);
+  NamedTensors sd = src.state_dict();
+  save_safetensors(path, sd);
+  {
+    NamedTensors mapped = load_safetensors(path);
+    REQUIRE(mapped.size() == 2);
+    CHECK(mapped[0].second.storage()->is_external());
+    LoadIntoReport r = load_into(mapped, dst.state_dict());
+    CHECK(r.ok());
+    CHECK(r.loaded == 2);
+  }
+  CHECK(mappings_of(path) == 0);  // the parameters are copies, not views of the file
+  CHECK(dst.weight.dtype() == DType::bf16);
+  CHECK(same_bits(dst.weight, ops::to(src.weight, DType::bf16)));
+  CHECK(same_bits(dst.bias, ops::to(src.bias, DType::bf16)));
 }

@@ -1,5 +1,7 @@
 // load_into() and LoadIntoReport (declared in nn/io/safetensors.h): loading by name is shared by
-// safetensors imports and any other source of named tensors.
+// safetensors imports and any other source of named tensors. Sources are often views into a
+// memory-mapped file (read_safetensors): copy_ reads each once into the target's own memory, so
+// the loaded model never keeps the file mapped.
 #include <unordered_map>
 
 #include "nn/io/safetensors.h"

@@ -122,10 +122,16 @@ Entry parse_entry(const std::string& name, const json& info, const std::string& 
   return e;
 }
 
-}  // namespace
+// Everything a file's header says, checked against its size and bytes.
+struct Layout {
+  std::vector<Entry> entries;  // sorted by data_offsets
+  Metadata metadata;
+  size_t data_start = 0;  // 8 + header length
+};
 
-SafetensorsFile parse_safetensors(const void* data, size_t size, const std::string& what) {
-  const auto* bytes = static_cast<const unsigned char*>(data);
+// Every check of the format, run before any tensor exists: a file is accepted or rejected whole,
+// and no tensor (or view into a mapping) can reach a byte outside [0, size).
+Layout validate(const unsigned char* bytes, size_t size, const std::string& what) {
   if (size < 8)
     fail("safetensors {}: {} bytes is too short for the 8-byte header length", what, size);
   uint64_t n;
@@ -142,8 +148,8 @@ SafetensorsFile parse_safetensors(const void* data, size_t size, const std::stri
   if (!header.is_object())
     fail("safetensors {}: header must be a JSON object, got {}", what, header.type_name());
 
-  SafetensorsFile out;
-  std::vector<Entry> entries;
+  Layout out;
+  out.data_start = 8 + n;
   for (const auto& [key, value] : header.items()) {
     if (key == "__metadata__") {
       if (value.is_null()) continue;
@@ -156,16 +162,16 @@ SafetensorsFile parse_safetensors(const void* data, size_t size, const std::stri
       }
       continue;
     }
-    entries.push_back(parse_entry(key, value, what));
+    out.entries.push_back(parse_entry(key, value, what));
   }
   // The data section must be tiled exactly: sorted by offsets, each tensor starts where the
   // previous ended, the first at 0 and the last at the end of the file. This rules out overlaps
   // (aliasing), holes (hidden payloads) and anything past the end.
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+  std::sort(out.entries.begin(), out.entries.end(), [](const Entry& a, const Entry& b) {
     return std::pair(a.begin, a.end) < std::pair(b.begin, b.end);
   });
   uint64_t data_size = size - 8 - n, expected = 0;
-  for (const Entry& e : entries) {
+  for (const Entry& e : out.entries) {
     if (e.begin != expected)
       fail("safetensors {}: tensor '{}' data_offsets [{}, {}] {} (expected it to begin at {})",
            what, e.name, e.begin, e.end,
@@ -180,22 +186,63 @@ SafetensorsFile parse_safetensors(const void* data, size_t size, const std::stri
   if (expected != data_size)
     fail("safetensors {}: tensors cover {} bytes but the data section holds {}", what, expected,
          data_size);
-
-  const unsigned char* base = bytes + 8 + n;
-  for (const Entry& e : entries) {
-    Tensor t = empty(e.shape, e.dtype);
-    size_t nbytes = e.end - e.begin;
-    if (e.dtype == DType::boolean) {
-      // Any other byte in a C++ bool is undefined behaviour when read.
-      for (size_t i = 0; i < nbytes; ++i)
-        if (base[e.begin + i] > 1)
-          fail("safetensors {}: BOOL tensor '{}' holds byte {} (not 0 or 1)", what, e.name,
-               int(base[e.begin + i]));
-    }
-    if (nbytes) std::memcpy(t.data_ptr(), base + e.begin, nbytes);
-    out.tensors.emplace_back(e.name, std::move(t));
+  const unsigned char* base = bytes + out.data_start;
+  for (const Entry& e : out.entries) {
+    if (e.dtype != DType::boolean) continue;
+    // Any other byte in a C++ bool is undefined behaviour when read.
+    for (uint64_t i = e.begin; i < e.end; ++i)
+      if (base[i] > 1)
+        fail("safetensors {}: BOOL tensor '{}' holds byte {} (not 0 or 1)", what, e.name,
+             int(base[i]));
   }
   return out;
+}
+
+// A contiguous CPU tensor for one validated entry: a view of the bytes when `owner` is given and
+// the address suits the dtype, else a copy.
+Tensor make_tensor(const Entry& e, unsigned char* base, const std::shared_ptr<void>& owner) {
+  size_t nbytes = e.end - e.begin;
+  unsigned char* p = base + e.begin;
+  // The format does not align tensors: the header length is free (our writer and the reference
+  // pad it to a multiple of 8, other writers need not) and a tensor begins where the previous one
+  // ends, e.g. after an odd-length U8 tensor. A misaligned f32/f64/i64 access is undefined
+  // behaviour in C++ (and kernels vectorise assuming natural alignment), so such a tensor is
+  // copied into fresh aligned memory instead of viewed.
+  bool aligned = reinterpret_cast<uintptr_t>(p) % element_size(e.dtype) == 0;
+  if (owner && aligned && nbytes > 0) {
+    auto impl = std::make_shared<TensorImpl>();
+    impl->storage = Storage::wrap(p, nbytes, kCPU, owner);
+    impl->shape = e.shape;
+    impl->strides = contiguous_strides(e.shape);
+    impl->dtype = e.dtype;
+    return Tensor(std::move(impl));
+  }
+  Tensor t = empty(e.shape, e.dtype);
+  if (nbytes) std::memcpy(t.data_ptr(), p, nbytes);
+  return t;
+}
+
+SafetensorsFile build(unsigned char* bytes, size_t size, const std::string& what,
+                      const std::shared_ptr<void>& owner) {
+  Layout layout = validate(bytes, size, what);
+  SafetensorsFile out;
+  out.metadata = std::move(layout.metadata);
+  for (const Entry& e : layout.entries)
+    out.tensors.emplace_back(e.name, make_tensor(e, bytes + layout.data_start, owner));
+  return out;
+}
+
+}  // namespace
+
+SafetensorsFile parse_safetensors(const void* data, size_t size, const std::string& what) {
+  // Without an owner build() only reads the bytes (every tensor is a copy).
+  return build(static_cast<unsigned char*>(const_cast<void*>(data)), size, what, nullptr);
+}
+
+SafetensorsFile parse_safetensors(void* data, size_t size, const std::string& what,
+                                  std::shared_ptr<void> owner) {
+  TRIP_CHECK(owner != nullptr, "parse_safetensors {}: owner of the viewed bytes is null", what);
+  return build(static_cast<unsigned char*>(data), size, what, owner);
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
@@ -211,16 +258,17 @@ SafetensorsFile read_safetensors(const std::string& path) {
     ::close(fd);
     fail("safetensors {}: {} bytes is too short for the 8-byte header length", path, size);
   }
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  // MAP_PRIVATE with PROT_WRITE: a write into a loaded tensor (an in-place op on a weight) copies
+  // that page for this process (copy-on-write) and never reaches the file, which is opened
+  // read-only. Pages are read lazily, so a tensor that is never used costs no I/O.
+  void* map = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
   int err = errno;
   ::close(fd);  // the mapping stays valid without the descriptor
   if (map == MAP_FAILED) fail("safetensors {}: mmap failed: {}", path, std::strerror(err));
-  struct Unmap {
-    void* p;
-    size_t n;
-    ~Unmap() { ::munmap(p, n); }
-  } unmap{map, size};
-  return parse_safetensors(map, size, path);
+  // The views' storages share this owner: the file stays mapped until the last of them is gone
+  // (right away when every tensor was copied or an error is thrown).
+  std::shared_ptr<void> owner(map, [size](void* p) { ::munmap(p, size); });
+  return parse_safetensors(map, size, path, std::move(owner));
 }
 
 NamedTensors load_safetensors(const std::string& path) { return read_safetensors(path).tensors; }
@@ -238,6 +286,12 @@ void save_safetensors(const std::string& path, const NamedTensors& tensors,
   for (size_t i = 1; i < sorted.size(); ++i)
     TRIP_CHECK(sorted[i].first != sorted[i - 1].first,
                "save_safetensors {}: duplicate tensor name '{}'", path, sorted[i].first);
+  // Data of the largest elements first (as the reference writer: by dtype, then name): with the
+  // data section 8-aligned and every size a multiple of its element size, each tensor then starts
+  // aligned for its dtype, so read_safetensors can view it in place instead of copying it.
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return element_size(a.second.dtype()) > element_size(b.second.dtype());
+  });
 
   json header = json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;

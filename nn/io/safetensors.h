@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,17 +21,34 @@ namespace trip::nn {
 using Metadata = std::map<std::string, std::string>;
 
 struct SafetensorsFile {
-  NamedTensors tensors;  // in the order of their data in the file; contiguous CPU copies
+  // In the order of their data in the file; contiguous CPU tensors (views or copies, see below).
+  NamedTensors tensors;
   Metadata metadata;
 };
 
-// The file is memory-mapped and each tensor copied out, so the result does not keep it open.
+// Memory-maps the file (read-only descriptor, MAP_PRIVATE) and returns tensors that are views into
+// the mapping; the mapping lives until the last such tensor is destroyed (each view's Storage
+// holds it, Storage::wrap). A tensor whose bytes are not aligned for its dtype in the file, and
+// every empty tensor, is a copy instead (`t.storage()->is_external()` tells which).
+// - Writing into a view is allowed and copy-on-write: it changes this process's page only, never
+//   the file.
+// - The whole file is validated (header, dtypes, offsets tiling exactly the file's size, BOOL
+//   bytes, duplicate names) before any tensor is made, so a truncated or damaged file is an
+//   Error, never a SIGBUS. Replacing the file afterwards is safe when done by rename (as
+//   save_safetensors does: the old inode stays mapped); truncating it in place while views are
+//   alive is not (the kernel raises SIGBUS on the lost pages), as with any memory-mapped reader.
 SafetensorsFile read_safetensors(const std::string& path);
 NamedTensors load_safetensors(const std::string& path);
-// The same checks on bytes already in memory; `what` names them in errors.
+// The same checks on bytes already in memory; `what` names them in errors. Every tensor is a copy,
+// so the bytes may be freed afterwards.
 SafetensorsFile parse_safetensors(const void* data, size_t size, const std::string& what);
+// Zero-copy form: tensors view `data` where aligned (as read_safetensors), and hold `owner`, which
+// must keep the (writable) bytes alive.
+SafetensorsFile parse_safetensors(void* data, size_t size, const std::string& what,
+                                  std::shared_ptr<void> owner);
 
-// Writes tensors (any device, layout) as contiguous CPU data in name order, atomically (see
+// Writes tensors (any device, layout) as contiguous CPU data, largest element size first, then by
+// name, so every tensor is aligned for its dtype in the file; atomically (see
 // nn/io/atomic_file.h). Names must be unique and not "__metadata__".
 void save_safetensors(const std::string& path, const NamedTensors& tensors,
                       const Metadata& metadata = {});
