@@ -97,6 +97,9 @@ Tensor CaptionEncoder::forward(const Tensor& ids, const Tensor& padding_mask) co
              padding_mask.defined() ? fmt::format("{} {} on {}", padding_mask.dtype(),
                                                   padding_mask.shape(), padding_mask.device())
                                     : std::string("an undefined tensor"));
+  TRIP_CHECK(ids.device() == token_embedding->weight.device(),
+             "CaptionEncoder: ids are on {} but the parameters on {}", ids.device(),
+             token_embedding->weight.device());
   // A bad id would otherwise surface as an index error deep inside the embedding lookup.
   std::vector<int64_t> values = ids.to_vector<int64_t>();
   auto [lo, hi] = std::minmax_element(values.begin(), values.end());
