@@ -1,0 +1,184 @@
+// TripModel (TRIP.md sections 2-6): the nine conditioning x fusion variants, the config's JSON,
+// sampling, parameter groups.
+#include <doctest/doctest.h>
+
+#include "autograd/functions.h"
+#include "diffusion/forward.h"
+#include "tensor/error.h"
+#include "tensor/ops.h"
+#include "trip/noise_prior.h"
+#include "trip/trip_model.h"
+
+using namespace trip;
+
+namespace {
+
+// A micro TRIP that runs in milliseconds: 2 channels, 3 frames of 8x8, two UNet levels.
+TripConfig micro_config(Conditioning conditioning, Fusion fusion) {
+  TripConfig c = TripConfig::tiny();
+  c.channels = 2;
+  c.frames = 3;
+  c.size = 8;
+  c.conditioning = conditioning;
+  c.fusion = fusion;
+  c.context_length = 4;
+  c.unet.block_out_channels = {8, 16};
+  c.unet.down_block_types = {"DownBlock3D", "CrossAttnDownBlock3D"};
+  c.unet.up_block_types = {"CrossAttnUpBlock3D", "UpBlock3D"};
+  c.unet.norm_num_groups = 4;
+  c.unet.attention_head_dim = 4;
+  c.unet.cross_attention_dim = 8;
+  c.tnf.width = 8;
+  c.tnf.heads = 2;
+  c.caption.vocab_size = 10;
+  c.caption.layers = 1;
+  c.caption.heads = 2;
+  return c;
+}
+
+Tensor caption_ids(int64_t batch, int64_t length) {
+  std::vector<int64_t> ids;
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t i = 0; i < length; ++i) ids.push_back(i == 0 ? 2 : (i < 3 ? 3 + b + i : 0));
+  }
+  return from_vector(ids, {batch, length}, DType::i64);
+}
+
+}  // namespace
+
+TEST_CASE("TripModel: every conditioning x fusion variant trains end to end") {
+  for (Conditioning cond :
+       {Conditioning::temporal_start, Conditioning::temporal_end, Conditioning::channel}) {
+    for (Fusion fusion : {Fusion::tnf, Fusion::linear, Fusion::none}) {
+      CAPTURE(conditioning_name(cond));
+      CAPTURE(fusion_name(fusion));
+      manual_seed(1);
+      TripModel model(micro_config(cond, fusion));
+      // Zero-initialised layers (the last conv of each temporal conv block) would stop the
+      // gradient of the layers before them: give them small random values first.
+      for (const auto& [name, p] : model.named_parameters()) {
+        if (amax(trip::abs(p)).item<double>() == 0 && name.find("norm") == std::string::npos) {
+          ops::copy_(p, ops::randn(p.shape()) * 0.1);
+        }
+      }
+      CHECK(model.unet->config().in_channels == (cond == Conditioning::channel ? 4 : 2));
+      CHECK((model.tnf != nullptr) == (fusion == Fusion::tnf));
+      const Tensor clip = ops::randn({2, 2, 3, 8, 8});
+      const Tensor noise = ops::randn({2, 2, 3, 8, 8});
+      const Tensor t = from_vector<int64_t>({3, 700}, {2}, DType::i64);
+      const Tensor context = model.encode_captions(caption_ids(2, 4));
+      const Tensor z_t = diffusion::q_sample(model.schedule(), clip, t, noise);
+      const Tensor eps = model.predict_noise(z_t, t, ops::select(clip, 2, 0), context);
+      CHECK(eps.shape() == Dims({2, 2, 3, 8, 8}));
+      const Tensor loss = model.loss(clip, t, noise, context);
+      CHECK(std::isfinite(loss.item<double>()));
+      loss.backward();
+      int64_t without_grad = 0;
+      for (const auto& [name, p] : model.named_parameters()) {
+        if (!p.grad().defined() || amax(trip::abs(p.grad())).item<double>() == 0) {
+          ++without_grad;
+          MESSAGE("no gradient: " << name);
+        }
+      }
+      CHECK(without_grad == 0);
+    }
+  }
+}
+
+TEST_CASE("TripModel: linear fusion (TRIP^W) weights the prior from lambda_first to lambda_last") {
+  manual_seed(2);
+  TripConfig config = micro_config(Conditioning::temporal_start, Fusion::linear);
+  config.lambda_first = 1.0;
+  config.lambda_last = 0.0;
+  TripModel model(config);
+  const Tensor z_t = ops::randn({1, 2, 3, 8, 8}), first = ops::randn({1, 2, 8, 8});
+  const Tensor t = from_vector<int64_t>({400}, {1}, DType::i64);
+  const Tensor context = model.encode_captions(caption_ids(1, 4));
+  const Tensor eps = model.predict_noise(z_t, t, first, context);
+  const Tensor prior = image_noise_prior(z_t, first, t, model.schedule());
+  const Tensor residual = model.residual_noise(z_t, t, first, context);
+  CHECK(amax(trip::abs(select(eps, 2, 0) - select(prior, 2, 0))).item<double>() < 1e-6);
+  CHECK(amax(trip::abs(select(eps, 2, 1) - 0.5 * (select(prior, 2, 1) + select(residual, 2, 1))))
+            .item<double>() < 1e-5);
+  CHECK(amax(trip::abs(select(eps, 2, 2) - select(residual, 2, 2))).item<double>() < 1e-6);
+}
+
+TEST_CASE("TripModel: sampling is deterministic for a seed, with and without guidance") {
+  manual_seed(3);
+  TripModel model(micro_config(Conditioning::temporal_start, Fusion::tnf));
+  const Tensor first = trip::clamp(ops::randn({2, 2, 8, 8}), -1, 1);
+  const Tensor context = model.encode_captions(caption_ids(2, 4));
+  int calls = 0;
+  SampleOptions options{.steps = 4, .seed = 9};
+  options.progress = [&](int, int) { ++calls; };
+  const Tensor a = model.sample(first, context, options);
+  CHECK(calls == 4);
+  CHECK(a.shape() == Dims({2, 2, 3, 8, 8}));
+  CHECK(model.is_training());                                   // the mode is restored
+  CHECK(std::isfinite(amax(trip::abs(a)).item<double>()));
+  const Tensor b = model.sample(first, context, options);
+  CHECK(amax(trip::abs(a - b)).item<double>() == 0.0);
+  options.guidance = 3.0;
+  const Tensor guided = model.sample(first, context, options);
+  CHECK(guided.shape() == a.shape());
+  CHECK(amax(trip::abs(guided - a)).item<double>() > 0);
+  CHECK_THROWS_AS(model.sample(ops::randn({2, 3, 8, 8}), context, options), Error);
+}
+
+TEST_CASE("TripModel: parameter groups and bad inputs") {
+  manual_seed(4);
+  TripModel model(micro_config(Conditioning::temporal_start, Fusion::tnf));
+  const auto groups = model.parameter_groups(1e-4, 2e-4);
+  REQUIRE(groups.size() == 2);
+  CHECK(groups[0].name == "unet");
+  CHECK(groups[1].name == "tnf");
+  CHECK(groups[1].lr == 2e-4);
+  CHECK(groups[0].params.size() + groups[1].params.size() == model.named_parameters().size());
+  for (const auto& [name, p] : groups[1].params) CHECK(name.rfind("tnf.", 0) == 0);
+  const Tensor context = model.encode_captions(caption_ids(1, 4));
+  const Tensor t = from_vector<int64_t>({10}, {1}, DType::i64);
+  CHECK_THROWS_AS(
+      model.predict_noise(ops::randn({1, 3, 3, 8, 8}), t, ops::randn({1, 3, 8, 8}), context),
+      Error);
+  CHECK_THROWS_AS(
+      model.predict_noise(ops::randn({1, 2, 3, 8, 8}), t, ops::randn({1, 2, 4, 8}), context),
+      Error);
+  CHECK_THROWS_AS(model.predict_noise(ops::randn({1, 2, 3, 8, 8}), ops::zeros({1}),
+                                      ops::randn({1, 2, 8, 8}), context),
+                  Error);
+  TripConfig no_vocab = micro_config(Conditioning::temporal_start, Fusion::tnf);
+  no_vocab.caption.vocab_size = 0;
+  CHECK_THROWS_AS(TripModel{no_vocab}, Error);
+}
+
+TEST_CASE("TripConfig: JSON round trip, presets, unknown keys and bad values") {
+  TripConfig c = micro_config(Conditioning::channel, Fusion::linear);
+  c.lambda_last = 0.25;
+  const TripConfig back = TripConfig::from_json(c.to_json());
+  CHECK(back.to_json() == c.to_json());
+  CHECK(back.conditioning == Conditioning::channel);
+  CHECK(back.unet.block_out_channels == std::vector<int64_t>{8, 16});
+
+  const TripConfig ms = TripConfig::from_json(R"({"preset": "modelscope"})");
+  CHECK(ms.channels == 4);
+  CHECK(ms.frames == 16);
+  CHECK(ms.unet.block_out_channels == std::vector<int64_t>{320, 640, 1280, 1280});
+  CHECK_FALSE(ms.internal_caption_encoder);
+
+  auto error_of = [](const char* text) -> std::string {
+    try {
+      TripConfig::from_json(text);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  CHECK(error_of(R"({"framez": 8})").find("'framez'") != std::string::npos);
+  CHECK(error_of(R"({"unet": {"layers": 2}})").find("'unet.layers'") != std::string::npos);
+  CHECK(error_of(R"({"frames": "eight"})").find("'frames'") != std::string::npos);
+  CHECK(error_of(R"({"fusion": "sum"})").find("unknown fusion 'sum'") != std::string::npos);
+  CHECK(error_of(R"({"preset": "huge"})").find("unknown preset") != std::string::npos);
+  CHECK(error_of(R"({"size": 30})").find("multiple of 4") != std::string::npos);
+  CHECK(error_of("{not json").find("not valid JSON") != std::string::npos);
+  CHECK(error_of("[1, 2]").find("JSON object") != std::string::npos);
+}
