@@ -6,9 +6,11 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <stdexcept>
 
@@ -90,6 +92,48 @@ std::string raw_safetensors(const std::string& header, size_t data_bytes, int64_
   std::string s(8, '\0');
   std::memcpy(s.data(), &n, 8);
   return s + header + std::string(data_bytes, '\0');
+}
+
+// With TRIP_KEEP_CHECKPOINT=<prefix>, the round-trip checkpoint is kept as <prefix>.h5 next to
+// <prefix>.expected.json, what the writer was given (dtypes, shapes, raw bytes in hex, attributes),
+// for scripts/check_checkpoint_h5py.py to compare with what h5py reads.
+void keep_for_h5py(const std::string& h5, const TrainingState& s) {
+  const char* prefix = std::getenv("TRIP_KEEP_CHECKPOINT");
+  if (!prefix) return;
+  auto tensor_json = [](const Tensor& t) -> nlohmann::json {
+    if (!t.defined()) return nullptr;
+    Tensor c = ops::contiguous(t);
+    std::string hex;
+    const auto* p = static_cast<const uint8_t*>(c.data_ptr());
+    for (size_t i = 0; i < c.nbytes(); ++i) hex += fmt::format("{:02x}", p[i]);
+    return {{"dtype", dtype_name(t.dtype())}, {"shape", t.shape().vec()}, {"hex", hex}};
+  };
+  nlohmann::json j = {{"format_version", kCheckpointFormatVersion},
+                      {"step", s.step},
+                      {"config", s.config_json},
+                      {"rng_seed", s.rng.seed},
+                      {"rng_offset", s.rng.offset}};
+  j["model"] = nlohmann::json::array();
+  for (const auto& [name, t] : s.model)
+    j["model"].push_back({{"name", name}, {"tensor", tensor_json(t)}});
+  j["optimizer"] = nlohmann::json::array();
+  for (const GroupState& g : s.optimizer) {
+    nlohmann::json params = nlohmann::json::array();
+    for (const ParamState& p : g.params)
+      params.push_back({{"name", p.name},
+                        {"step", p.step},
+                        {"exp_avg", tensor_json(p.exp_avg)},
+                        {"exp_avg_sq", tensor_json(p.exp_avg_sq)}});
+    j["optimizer"].push_back({{"name", g.name},
+                              {"lr", g.lr},
+                              {"betas", {g.beta1, g.beta2}},
+                              {"eps", g.eps},
+                              {"weight_decay", g.weight_decay},
+                              {"params", params}});
+  }
+  fs::copy_file(h5, std::string(prefix) + ".h5", fs::copy_options::overwrite_existing);
+  std::ofstream(std::string(prefix) + ".expected.json") << j.dump(1);
+  MESSAGE("kept ", prefix, ".h5 and ", prefix, ".expected.json");
 }
 
 struct FaultHook {  // installs a throwing hook for one stage, removes it at scope exit
@@ -266,6 +310,7 @@ TEST_CASE("checkpoint: bit-exact round trip of model, optimizer and run state") 
   g.params.push_back({"fresh", Tensor(), Tensor(), 0});
   s.optimizer = {g, GroupState{"tnf", 2e-4, 0.8, 0.9, 1e-8, 0.0, {}}};
   save_checkpoint(dir / "c.h5", s);
+  keep_for_h5py(dir / "c.h5", s);
   TrainingState l = load_checkpoint(dir / "c.h5");
   CHECK(l.step == 1234);
   CHECK(l.config_json == s.config_json);
