@@ -13,6 +13,8 @@ struct CudaMemoryStats {
 };
 
 CudaMemoryStats cuda_memory_stats(int device = 0);
+// Sets `peak` to the bytes allocated now (tensor/memory_stats.h: reset_peak_memory_stats).
+void cuda_reset_peak_memory_stats(int device = 0);
 // Returns every cached (unused) block to the driver with cudaFree.
 void cuda_empty_cache();
 // Waits until all work queued on every device has finished; raises asynchronous kernel errors.

@@ -18,6 +18,8 @@ Backend& cuda_backend() {
 
 CudaMemoryStats cuda_memory_stats(int) { return {}; }
 
+void cuda_reset_peak_memory_stats(int) {}
+
 void cuda_empty_cache() {}
 
 void cuda_synchronize() {}

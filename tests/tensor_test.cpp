@@ -3,8 +3,11 @@
 
 #include <cmath>
 #include <limits>
+#include <thread>
+#include <vector>
 
 #include "tensor/backend.h"
+#include "tensor/memory_stats.h"
 #include "tensor/ops.h"
 #include "tensor/print.h"
 
@@ -130,4 +133,44 @@ TEST_CASE("f32 reductions: NaN wins, inf does not fool the NaN check, long rows"
   }
   double got = ops::sum(from_vector(big, {100000})).item();
   CHECK(got == doctest::Approx(want).epsilon(1e-6));  // a plain float loop is off by ~1e-3
+}
+
+TEST_CASE("CPU memory statistics count tensors in use and their peak") {
+  const CpuMemoryStats before = cpu_memory_stats();
+  CHECK(before.peak >= before.in_use);
+  size_t with_small = 0;
+  {
+    // A large block (the cache's path, rounded to 4 KiB) and a small one (malloc's path).
+    Tensor big = ops::zeros({1000, 1000}, DType::f32);  // 4,000,000 bytes
+    const size_t with_big = cpu_memory_stats().in_use;
+    CHECK(with_big - before.in_use >= 4000000);
+    CHECK(with_big - before.in_use <= 4000000 + 4096);
+    Tensor small = ops::zeros({10}, DType::f64);  // 80 bytes
+    with_small = cpu_memory_stats().in_use;
+    CHECK(with_small - with_big >= 80);
+    CHECK(with_small - with_big <= 80 + 128);
+    CHECK(cpu_memory_stats().peak >= with_small);
+  }
+  const CpuMemoryStats after = cpu_memory_stats();
+  CHECK(after.in_use == before.in_use);  // both blocks returned (the large one to the cache)
+  CHECK(after.peak >= with_small);       // the peak remembers them
+  reset_peak_memory_stats(kCPU);
+  CHECK(cpu_memory_stats().peak == cpu_memory_stats().in_use);
+  {
+    Tensor t = ops::zeros({300000}, DType::f32);
+    CHECK(cpu_memory_stats().peak >= after.in_use + 1200000);
+  }
+  CHECK(cpu_memory_stats().peak >= cpu_memory_stats().in_use + 1200000);
+  reset_peak_memory_stats(kCPU);  // the CUDA path is a no-op without a device
+  reset_peak_memory_stats(cuda(0));
+
+  // Concurrent allocations and frees from several threads leave the count where it was.
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([i] {
+      for (int k = 0; k < 200; ++k) Tensor t = ops::zeros({int64_t(1 + (k * 37 + i) % 100000)});
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  CHECK(cpu_memory_stats().in_use == after.in_use);
 }

@@ -164,12 +164,22 @@ CudaMemoryStats CachingAllocator::stats(int device) {
   return it == devices_.end() ? CudaMemoryStats{} : it->second.stats;
 }
 
+void CachingAllocator::reset_peak(int device) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = devices_.find(device);
+  if (it != devices_.end()) it->second.stats.peak = it->second.stats.allocated;
+}
+
 }  // namespace trip::gpu
 
 namespace trip {
 
 CudaMemoryStats cuda_memory_stats(int device) {
   return gpu::CachingAllocator::instance().stats(device);
+}
+
+void cuda_reset_peak_memory_stats(int device) {
+  gpu::CachingAllocator::instance().reset_peak(device);
 }
 
 void cuda_empty_cache() { gpu::CachingAllocator::instance().empty_cache(); }

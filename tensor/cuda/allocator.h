@@ -35,6 +35,8 @@ class CachingAllocator {
   // cudaFree of every cached block on every device.
   void empty_cache();
   CudaMemoryStats stats(int device);
+  // peak = allocated on `device`.
+  void reset_peak(int device);
   bool caching() const { return caching_; }
 
  private:
