@@ -1,12 +1,19 @@
 // Scaled dot-product attention: the checked op API in front of the fused kernels
 // (tensor/cpu/attention.cpp, tensor/cuda/attention.cu). Kernels get contiguous operands of one
 // dtype on one device and never have to re-check shapes.
+#include <atomic>
+#include <cstdlib>
+#include <string>
+
 #include "tensor/backend.h"
 #include "tensor/ops.h"
 
 namespace trip::ops {
 
 namespace {
+
+// -1 until first asked: then TRIP_ATTENTION, or set_attention_backend's choice.
+std::atomic<int> g_attention_backend{-1};
 
 // lse keeps the accumulation precision of the kernels: f64 for f64, f32 for everything else.
 DType lse_dtype(DType t) { return t == DType::f64 ? DType::f64 : DType::f32; }
@@ -39,6 +46,22 @@ void check_operands(const char* op, const Tensor& q, const Tensor& k, const Tens
 }
 
 }  // namespace
+
+AttentionBackend attention_backend() {
+  int b = g_attention_backend.load();
+  if (b < 0) {
+    const char* env = std::getenv("TRIP_ATTENTION");
+    std::string name = env ? env : "own";
+    TRIP_CHECK(name == "own" || name == "cudnn" || name.empty(),
+               "TRIP_ATTENTION must be 'own' or 'cudnn', got '{}'", name);
+    b = int(name == "cudnn" ? AttentionBackend::cudnn : AttentionBackend::own);
+    int expected = -1;
+    if (!g_attention_backend.compare_exchange_strong(expected, b)) b = expected;
+  }
+  return AttentionBackend(b);
+}
+
+void set_attention_backend(AttentionBackend backend) { g_attention_backend = int(backend); }
 
 AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale) {
   check_operands("attention", q, k, v);

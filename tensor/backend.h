@@ -4,7 +4,9 @@
 // kernels behind this interface only compute.
 #pragma once
 #include <cstddef>
+#include <vector>
 
+#include "tensor/adamw.h"
 #include "tensor/op_kinds.h"
 #include "tensor/tensor.h"
 
@@ -126,6 +128,11 @@ class Backend {
                                   const Tensor& v, const Tensor& out, const Tensor& lse,
                                   double scale, const Tensor& grad_q, const Tensor& grad_k,
                                   const Tensor& grad_v) = 0;
+
+  // ---- optimizer kernels ----
+  // One fused AdamW step (tensor/adamw.h) of every entry: p, g, m, v contiguous, one shape, one
+  // dtype (f32 or f64) per entry, all on this device; p, m, v written in place.
+  virtual void adamw_step(const std::vector<AdamWTensors>& params) = 0;
 };
 
 Backend& cpu_backend();

@@ -1,8 +1,9 @@
 // What a build without CUDA links instead of tensor/cuda/: no devices, a clear error from
-// cuda_backend(), zero memory statistics and no-op synchronisation.
+// cuda_backend(), zero memory statistics, no-op synchronisation, no cuDNN attention runs.
 #include "tensor/backend.h"
 #include "tensor/cuda_memory.h"
 #include "tensor/error.h"
+#include "tensor/ops.h"
 
 namespace trip {
 
@@ -23,5 +24,7 @@ void cuda_reset_peak_memory_stats(int) {}
 void cuda_empty_cache() {}
 
 void cuda_synchronize() {}
+
+int64_t ops::cudnn_attention_runs() { return 0; }
 
 }  // namespace trip

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "tensor/adamw.h"
 #include "tensor/op_kinds.h"
 #include "tensor/tensor.h"
 
@@ -151,5 +152,18 @@ struct AttentionGrads {
 AttentionResult attention(const Tensor& q, const Tensor& k, const Tensor& v, double scale);
 AttentionGrads attention_backward(const Tensor& grad_out, const Tensor& q, const Tensor& k,
                                   const Tensor& v, const AttentionResult& saved, double scale);
+// Which kernels CUDA attention runs: ours (tensor/cuda/attention.cu, the default) or cuDNN's
+// fused flash attention (tensor/cuda/attention_cudnn.cu) for f16/bf16, where cuDNN supports the
+// shape; f32/f64 and unsupported shapes always run ours. Starts from TRIP_ATTENTION=own|cudnn.
+enum class AttentionBackend { own, cudnn };
+AttentionBackend attention_backend();
+void set_attention_backend(AttentionBackend backend);
+// How many attention forwards and backwards cuDNN has run in this process (0 without cuDNN).
+int64_t cudnn_attention_runs();
+
+// ---- optimizer kernels (tensor/adamw.cpp) ----
+// One AdamW step of many parameters in one pass (one CUDA launch per dtype): p, m, v updated in
+// place with g, every tensor contiguous, f32 or f64, all on one device; bumps their versions.
+void adamw_step_(const std::vector<AdamWTensors>& params);
 
 }  // namespace trip::ops

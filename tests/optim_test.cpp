@@ -1,6 +1,7 @@
 // Optimisation (nn/optim/): AdamW against torch.optim.AdamW trajectories (two groups, skipped
-// parameters, fused and generic paths, f64 tight and f32 loose), state export/import, gradient
-// clipping, learning-rate schedules and the EMA of weights.
+// parameters, fused and generic paths, f64 tight and f32 loose), the fused step's operand checks,
+// the CUDA multi-tensor kernel against the CPU loop (skipped without a GPU), state export/import,
+// gradient clipping, learning-rate schedules and the EMA of weights.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 
@@ -14,6 +15,7 @@
 #include "nn/optim/clip.h"
 #include "nn/optim/ema.h"
 #include "nn/optim/schedule.h"
+#include "tensor/backend.h"
 
 using namespace trip;
 using namespace trip::nn;
@@ -341,5 +343,94 @@ TEST_CASE("AdamW fused loop over many chunks and tensors equals the generic path
     double worst = 0;
     for (size_t k = 0; k < x.size(); ++k) worst = std::max(worst, std::abs(x[k] - y[k]));
     CHECK(worst < 1e-14);
+  }
+}
+
+TEST_CASE("ops::adamw_step_ names bad operands") {
+  Tensor p = zeros({3}), g = zeros({3}), m = zeros({3}), v = zeros({3});
+  auto step = [](Tensor p, Tensor g, Tensor m, Tensor v) {
+    ops::adamw_step_({AdamWTensors{p, g, m, v, AdamWCoefficients{}}});
+  };
+  CHECK_THROWS_WITH_AS(step(p, zeros({4}), m, v), doctest::Contains("[4]"), Error);
+  CHECK_THROWS_WITH_AS(step(p, zeros({3}, DType::f64), m, v), doctest::Contains("f64"), Error);
+  CHECK_THROWS_WITH_AS(step(zeros({3}, DType::bf16), zeros({3}, DType::bf16),
+                            zeros({3}, DType::bf16), zeros({3}, DType::bf16)),
+                       doctest::Contains("f32 or f64"), Error);
+  CHECK_THROWS_WITH_AS(step(p, zeros({6}).as_strided({3}, {2}, 0), m, v),
+                       doctest::Contains("non-contiguous"), Error);
+  CHECK_THROWS_WITH_AS(step(p, g, Tensor(), v), doctest::Contains("defined"), Error);
+  // A well-formed call bumps the versions, as in-place ops do.
+  uint64_t before = p.storage()->version();
+  step(p, g, m, v);
+  CHECK(p.storage()->version() == before + 1);
+}
+
+TEST_CASE("AdamW: the CUDA multi-tensor kernel equals the CPU fused loop") {
+  if (!cuda_available()) {
+    MESSAGE("skipped: no usable CUDA device (the CUDA AdamW kernel needs one)");
+    return;
+  }
+  const Device gpu = trip::cuda(0);
+  for (DType dtype : {DType::f32, DType::f64}) {
+    CAPTURE(dtype_name(dtype));
+    // Sizes around the kernel's 16384-element chunks and the CPU's 32768-element chunks, an empty
+    // tensor, and two groups with different hyper-parameters, so each block must find its own
+    // parameter and coefficients in the table.
+    const std::vector<int64_t> sizes = {1, 7, 0, 16384, 16385, 100003, 40000};
+    ops::Generator gen{11, 0};
+    NamedTensors cpu_a, cpu_b, gpu_a, gpu_b;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      Tensor v = ops::randn({sizes[i]}, dtype, &gen);
+      Tensor c = ops::clone(v), d = ops::to(v, gpu);
+      c.set_requires_grad(true);
+      d.set_requires_grad(true);
+      (i % 2 ? cpu_a : cpu_b).emplace_back(fmt::format("p{}", i), c);
+      (i % 2 ? gpu_a : gpu_b).emplace_back(fmt::format("p{}", i), d);
+    }
+    AdamW cpu(
+        {{"a", cpu_a, 0.01, 0.9, 0.999, 1e-8, 0.05}, {"b", cpu_b, 0.2, 0.8, 0.99, 1e-6, 0.0}});
+    AdamW dev(
+        {{"a", gpu_a, 0.01, 0.9, 0.999, 1e-8, 0.05}, {"b", gpu_b, 0.2, 0.8, 0.99, 1e-6, 0.0}});
+    for (int t = 0; t < 3; ++t) {
+      for (size_t gi = 0; gi < 2; ++gi) {
+        for (size_t pi = 0; pi < cpu.groups()[gi].params.size(); ++pi) {
+          Tensor c = cpu.groups()[gi].params[pi].second, d = dev.groups()[gi].params[pi].second;
+          Tensor g = ops::randn(c.shape(), dtype, &gen);
+          c.set_grad(g);
+          d.set_grad(ops::to(g, gpu));
+        }
+      }
+      cpu.step();
+      dev.step();
+    }
+    // adamw_element rounds identically on both (explicit fmas, correctly rounded sqrt and
+    // division); the tolerance only covers CPUs without FMA instructions.
+    const double tol = dtype == DType::f32 ? 1e-6 : 1e-14;
+    std::vector<GroupState> cs = cpu.export_state(), ds = dev.export_state();
+    for (size_t gi = 0; gi < 2; ++gi) {
+      REQUIRE(cs[gi].params.size() == ds[gi].params.size());
+      for (size_t pi = 0; pi < cpu.groups()[gi].params.size(); ++pi) {
+        CAPTURE(cpu.groups()[gi].params[pi].first);
+        auto worst = [](const Tensor& x, const Tensor& y) {
+          std::vector<double> a = x.to_vector<double>(), b = ops::to(y, kCPU).to_vector<double>();
+          REQUIRE(a.size() == b.size());
+          double w = 0;
+          for (size_t k = 0; k < a.size(); ++k) {
+            double d = std::abs(a[k] - b[k]) / std::max(1.0, std::abs(a[k]));
+            w = std::max(w, d != d ? INFINITY : d);
+          }
+          return w;
+        };
+        CHECK(worst(cpu.groups()[gi].params[pi].second, dev.groups()[gi].params[pi].second) <= tol);
+        CHECK(dev.groups()[gi].params[pi].second.device() == gpu);
+      }
+      for (size_t k = 0; k < cs[gi].params.size(); ++k) {
+        std::vector<double> a = cs[gi].params[k].exp_avg_sq.to_vector<double>();
+        std::vector<double> b = ops::to(ds[gi].params[k].exp_avg_sq, kCPU).to_vector<double>();
+        double w = 0;
+        for (size_t e = 0; e < a.size(); ++e) w = std::max(w, std::abs(a[e] - b[e]));
+        CHECK(w <= tol);
+      }
+    }
   }
 }

@@ -1,73 +1,35 @@
-// AdamW: the fused CPU loop, the generic in-place-ops path, and state export/import.
+// AdamW: the step (fused kernels of ops::adamw_step_ or the generic in-place-ops path), and
+// state export/import.
 #include "nn/optim/adamw.h"
 
 #include <cmath>
 #include <set>
 
 #include "autograd/functions.h"
-#include "tensor/cpu/parallel.h"
 #include "tensor/error.h"
 
 namespace trip::nn {
 namespace {
 
-// The scalars of one parameter's update, computed in double once per step (as PyTorch does in
-// Python) and cast to the parameter's dtype inside the loop (as PyTorch's kernels do).
-struct Coefficients {
-  double decay, beta1, one_minus_beta1, beta2, one_minus_beta2, bc2_sqrt, eps, neg_step_size;
-};
-
-Coefficients coefficients(const ParamGroup& g, int64_t step) {
+AdamWCoefficients coefficients(const ParamGroup& g, int64_t step) {
   double bc1 = 1.0 - std::pow(g.beta1, double(step));
   double bc2 = 1.0 - std::pow(g.beta2, double(step));
-  return {1.0 - g.lr * g.weight_decay,
-          g.beta1,
-          1.0 - g.beta1,
-          g.beta2,
-          1.0 - g.beta2,
-          std::sqrt(bc2),
-          g.eps,
-          -(g.lr / bc1)};
+  AdamWCoefficients c;
+  c.decay = 1.0 - g.lr * g.weight_decay;
+  c.beta1 = g.beta1;
+  c.one_minus_beta1 = 1.0 - g.beta1;
+  c.beta2 = g.beta2;
+  c.one_minus_beta2 = 1.0 - g.beta2;
+  c.bc2_sqrt = std::sqrt(bc2);
+  c.eps = g.eps;
+  c.neg_step_size = -(g.lr / bc1);
+  return c;
 }
 
-// One parameter's share of the fused loop.
-struct FusedJob {
-  DType dtype;
-  void *p, *m, *v;
-  const void* g;
-  int64_t numel;
-  Coefficients c;
-};
-
-// Each element is read once and written once; the arithmetic follows PyTorch's op order
-// (mul_, add_ with alpha, addcmul_, sqrt / bc2_sqrt + eps, addcdiv_) so f64 agrees to rounding.
-template <typename T>
-void fused_update(const FusedJob& job, int64_t begin, int64_t end) {
-  T* p = static_cast<T*>(job.p);
-  T* m = static_cast<T*>(job.m);
-  T* v = static_cast<T*>(job.v);
-  const T* g = static_cast<const T*>(job.g);
-  const T decay = T(job.c.decay), b1 = T(job.c.beta1), ob1 = T(job.c.one_minus_beta1);
-  const T b2 = T(job.c.beta2), ob2 = T(job.c.one_minus_beta2), bc2_sqrt = T(job.c.bc2_sqrt);
-  const T eps = T(job.c.eps), neg_step = T(job.c.neg_step_size);
-  // omp simd: the four arrays never alias (distinct tensors); with the project's -fno-math-errno
-  // the sqrt vectorises too.
-#pragma omp simd
-  for (int64_t i = begin; i < end; ++i) {
-    const T gi = g[i];
-    const T mi = m[i] * b1 + ob1 * gi;
-    const T vi = v[i] * b2 + ob2 * gi * gi;
-    const T denom = std::sqrt(vi) / bc2_sqrt + eps;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = p[i] * decay + neg_step * (mi / denom);
-  }
-}
-
-// The same update with in-place tensor ops: any device and dtype, ~10 kernel launches.
-// TODO(issue 3): a fused multi-tensor CUDA kernel; CUDA parameters take this path for now.
+// The same update with in-place tensor ops: any device and dtype, ~10 kernel launches. Used for
+// f16/bf16 and strided parameters; f32/f64 take the fused kernels of ops::adamw_step_.
 void generic_update(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v,
-                    const Coefficients& c) {
+                    const AdamWCoefficients& c) {
   mul_(p, c.decay);
   mul_(m, c.beta1);
   add_(m, g, c.one_minus_beta1);
@@ -78,8 +40,8 @@ void generic_update(const Tensor& p, const Tensor& g, const Tensor& m, const Ten
 }
 
 bool fusable(const Tensor& p, const Tensor& g) {
-  return p.device().is_cpu() && (p.dtype() == DType::f32 || p.dtype() == DType::f64) &&
-         p.is_contiguous() && g.is_contiguous() && g.dtype() == p.dtype() && g.device().is_cpu();
+  return (p.dtype() == DType::f32 || p.dtype() == DType::f64) && p.is_contiguous() &&
+         g.is_contiguous() && g.dtype() == p.dtype() && g.device() == p.device();
 }
 
 }  // namespace
@@ -105,8 +67,8 @@ AdamW::AdamW(std::vector<ParamGroup> groups) : groups_(std::move(groups)) {
 
 void AdamW::step() {
   NoGradGuard no_grad;  // in-place updates of leaves that require grad
-  std::vector<FusedJob> jobs;
-  std::vector<Tensor> keep_alive;  // contiguous copies of strided gradients used by jobs
+  // Fusable parameters, per device: one fused pass (CPU) or launch per dtype (CUDA) each.
+  std::vector<std::pair<Device, std::vector<AdamWTensors>>> fused;
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     const ParamGroup& group = groups_[gi];
     for (size_t pi = 0; pi < group.params.size(); ++pi) {
@@ -121,43 +83,21 @@ void AdamW::step() {
         s.exp_avg_sq = zeros_like(p);
       }
       s.step += 1;
-      Coefficients c = coefficients(group, s.step);
-      if (p.device().is_cpu() && g.dtype() == p.dtype() && !g.is_contiguous()) {
+      AdamWCoefficients c = coefficients(group, s.step);
+      if (g.dtype() == p.dtype() && g.device() == p.device() && !g.is_contiguous()) {
         g = contiguous(g);
-        keep_alive.push_back(g);
       }
       if (fusable(p, g)) {
-        jobs.push_back({p.dtype(), p.data_ptr(), s.exp_avg.data_ptr(), s.exp_avg_sq.data_ptr(),
-                        g.data_ptr(), p.numel(), c});
-        // The fused loop writes raw memory: tell autograd, as the in-place ops do.
-        p.storage()->bump_version();
+        size_t d = 0;
+        while (d < fused.size() && fused[d].first != p.device()) ++d;
+        if (d == fused.size()) fused.emplace_back(p.device(), std::vector<AdamWTensors>{});
+        fused[d].second.push_back({p, g, s.exp_avg, s.exp_avg_sq, c});
       } else {
-        generic_update(p, to(g, p.dtype()), s.exp_avg, s.exp_avg_sq, c);
+        generic_update(p, to(to(g, p.device()), p.dtype()), s.exp_avg, s.exp_avg_sq, c);
       }
     }
   }
-  if (jobs.empty()) return;
-  // One parallel loop over fixed-size chunks of all parameters together, so the many small
-  // tensors of a UNet share the threads instead of each running serially.
-  struct Chunk {
-    size_t job;
-    int64_t begin, end;
-  };
-  std::vector<Chunk> chunks;
-  for (size_t j = 0; j < jobs.size(); ++j) {
-    const int64_t n = jobs[j].numel, grain = cpu::kElementwiseGrain;
-    for (int64_t b = 0; b < n; b += grain) chunks.push_back({j, b, std::min(n, b + grain)});
-  }
-  cpu::parallel_for(int64_t(chunks.size()), 1, [&](int64_t begin, int64_t end) {
-    for (int64_t k = begin; k < end; ++k) {
-      const Chunk& ch = chunks[k];
-      if (jobs[ch.job].dtype == DType::f32) {
-        fused_update<float>(jobs[ch.job], ch.begin, ch.end);
-      } else {
-        fused_update<double>(jobs[ch.job], ch.begin, ch.end);
-      }
-    }
-  });
+  for (const auto& [device, params] : fused) ops::adamw_step_(params);
 }
 
 void AdamW::zero_grad() {

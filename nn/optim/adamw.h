@@ -34,9 +34,10 @@ class AdamW {
   // Group names must be unique, and so must parameter names across all groups.
   explicit AdamW(std::vector<ParamGroup> groups);
 
-  // One update of every parameter that has a gradient; runs under NoGradGuard. Contiguous CPU
-  // f32/f64 parameters take a fused multithreaded loop (one pass over p, g, m, v); others (CUDA,
-  // f16/bf16, strided) take the generic path of in-place tensor ops.
+  // One update of every parameter that has a gradient; runs under NoGradGuard. Contiguous f32/f64
+  // parameters take the fused kernels of ops::adamw_step_ (tensor/adamw.h: one multithreaded pass
+  // over p, g, m, v on the CPU, one multi-tensor launch per dtype on CUDA); others (f16/bf16,
+  // strided) take the generic path of in-place tensor ops.
   void step();
   // Clears every parameter's gradient (PyTorch's zero_grad(set_to_none=True)).
   void zero_grad();

@@ -102,6 +102,7 @@ class CpuBackend final : public Backend {
                           const Tensor& grad_k, const Tensor& grad_v) override {
     cpu::attention_backward(grad_out, q, k, v, out, lse, scale, grad_q, grad_k, grad_v);
   }
+  void adamw_step(const std::vector<AdamWTensors>& params) override { cpu::adamw_step(params); }
 };
 
 }  // namespace

@@ -50,4 +50,7 @@ void attention_backward(const Tensor& grad_out, const Tensor& q, const Tensor& k
                         const Tensor& out, const Tensor& lse, double scale, const Tensor& grad_q,
                         const Tensor& grad_k, const Tensor& grad_v);
 
+// adamw.cpp
+void adamw_step(const std::vector<AdamWTensors>& params);
+
 }  // namespace trip::cpu

@@ -137,13 +137,18 @@ class CudaBackend final : public Backend {
   }
   void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, double scale,
                          const Tensor& out, const Tensor& lse) override {
+    if (gpu::cudnn_attention_forward(q, k, v, scale, out, lse)) return;
     gpu::attention_forward(q, k, v, scale, out, lse);
   }
   void attention_backward(const Tensor& grad_out, const Tensor& q, const Tensor& k, const Tensor& v,
                           const Tensor& out, const Tensor& lse, double scale, const Tensor& grad_q,
                           const Tensor& grad_k, const Tensor& grad_v) override {
+    if (gpu::cudnn_attention_backward(grad_out, q, k, v, out, lse, scale, grad_q, grad_k, grad_v)) {
+      return;
+    }
     gpu::attention_backward(grad_out, q, k, v, out, lse, scale, grad_q, grad_k, grad_v);
   }
+  void adamw_step(const std::vector<AdamWTensors>& params) override { gpu::adamw_step(params); }
 };
 
 }  // namespace

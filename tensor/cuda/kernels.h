@@ -4,6 +4,7 @@
 // default stream.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "tensor/backend.h"
 #include "tensor/op_kinds.h"
@@ -75,5 +76,17 @@ void attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, double
 void attention_backward(const Tensor& grad_out, const Tensor& q, const Tensor& k, const Tensor& v,
                         const Tensor& out, const Tensor& lse, double scale, const Tensor& grad_q,
                         const Tensor& grad_k, const Tensor& grad_v);
+
+// attention_cudnn.cu: cuDNN's fused attention, when ops::attention_backend() is cudnn. Each
+// returns false, having done nothing, where cuDNN does not apply (dtype, shape, alignment, no
+// engine); CudaBackend then runs attention_forward/backward above.
+bool cudnn_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, double scale,
+                             const Tensor& out, const Tensor& lse);
+bool cudnn_attention_backward(const Tensor& grad_out, const Tensor& q, const Tensor& k,
+                              const Tensor& v, const Tensor& out, const Tensor& lse, double scale,
+                              const Tensor& grad_q, const Tensor& grad_k, const Tensor& grad_v);
+
+// adamw.cu: the multi-tensor AdamW step (tensor/adamw.h).
+void adamw_step(const std::vector<AdamWTensors>& params);
 
 }  // namespace trip::gpu
