@@ -127,6 +127,7 @@ TEST_CASE("op table forward: matmul") { check_forward("matmul"); }
 TEST_CASE("op table forward: views") { check_forward("views"); }
 TEST_CASE("op table forward: index") { check_forward("index"); }
 TEST_CASE("op table forward: factories") { check_forward("factories"); }
+TEST_CASE("op table forward: norm") { check_forward("norm"); }
 
 TEST_CASE("op table: entries are complete") {
   for (const OpInfo& op : op_table()) {
@@ -136,8 +137,8 @@ TEST_CASE("op table: entries are complete") {
     CHECK(op.ref);
     CHECK(!op.dtypes.empty());
     // Each family has its test cases above; a new family needs its own.
-    const std::vector<std::string> families = {"unary", "binary", "reduce",   "matmul",
-                                               "views", "index",  "factories"};
+    const std::vector<std::string> families = {"unary", "binary", "reduce",    "matmul",
+                                               "views", "index",  "factories", "norm"};
     CHECK(std::find(families.begin(), families.end(), op.family) != families.end());
   }
 }

@@ -87,3 +87,4 @@ TEST_CASE("op table gradcheck: reduce") { check_gradients("reduce"); }
 TEST_CASE("op table gradcheck: matmul") { check_gradients("matmul"); }
 TEST_CASE("op table gradcheck: views") { check_gradients("views"); }
 TEST_CASE("op table gradcheck: index") { check_gradients("index"); }
+TEST_CASE("op table gradcheck: norm") { check_gradients("norm"); }

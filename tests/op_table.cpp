@@ -43,9 +43,9 @@ const std::vector<OpInfo>& op_table() {
   static const std::vector<OpInfo> table = [] {
     std::vector<OpInfo> all;
     std::pair<const char*, std::vector<OpInfo> (*)()> families[] = {
-        {"unary", unary_ops},      {"binary", binary_ops}, {"reduce", reduce_ops},
-        {"matmul", matmul_ops},    {"views", view_ops},    {"index", index_ops},
-        {"factories", factory_ops}};
+        {"unary", unary_ops},       {"binary", binary_ops}, {"reduce", reduce_ops},
+        {"matmul", matmul_ops},     {"views", view_ops},    {"index", index_ops},
+        {"factories", factory_ops}, {"norm", norm_ops}};
     for (auto& [family, entries] : families) {
       for (OpInfo& op : entries()) {
         op.family = family;

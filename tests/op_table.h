@@ -91,7 +91,7 @@ inline const std::vector<DType> kAllTypes = {DType::f64, DType::f32, DType::bf16
 struct OpInfo {
   std::string name;
   std::string family;  // set by op_table(): "unary", "binary", "reduce", "matmul", "views",
-                       // "index", "factories"
+                       // "index", "factories", "norm"
   OpFn fn;    // through the differentiable API (trip::), so the gradcheck tests the real thing
   RefFn ref;  // naive, in double, from the exact input values
   std::vector<Case> cases;
@@ -127,6 +127,7 @@ std::vector<OpInfo> matmul_ops();   // tests/op_table_matmul.cpp
 std::vector<OpInfo> view_ops();     // tests/op_table_views.cpp
 std::vector<OpInfo> index_ops();    // tests/op_table_index.cpp
 std::vector<OpInfo> factory_ops();  // tests/op_table_factories.cpp
+std::vector<OpInfo> norm_ops();     // tests/op_table_norm.cpp (group_norm(+SiLU), (Ada)LayerNorm)
 
 // ---- inputs (tests/op_table_inputs.cpp) ----
 
