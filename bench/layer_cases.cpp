@@ -52,10 +52,12 @@ std::vector<Case> layer_cases(Device dev) {
   same2d.padding[0] = same2d.padding[1] = 1;
   add_conv(cases, "conv2d3x3_36x32x32x32", dev, {36, 32, 32, 32}, {32, 32, 3, 3}, same2d);
   add_conv(cases, "conv2d3x3_36x64x16x16", dev, {36, 64, 16, 16}, {64, 64, 3, 3}, same2d);
+  add_conv(cases, "conv2d3x3_36x64x8x8", dev, {36, 64, 8, 8}, {64, 64, 3, 3}, same2d);
   ConvParams temporal;
   temporal.spatial = 3;
   temporal.padding[0] = 1;
   add_conv(cases, "conv3d311_4x64x9x16x16", dev, {4, 64, 9, 16, 16}, {64, 64, 3, 1, 1}, temporal);
+  add_conv(cases, "conv3d311_4x32x9x32x32", dev, {4, 32, 9, 32, 32}, {32, 32, 3, 1, 1}, temporal);
 
   for (int64_t len : {16, 64, 256, 1024}) {
     int64_t bh = 16 * 1024 / len;  // the same number of query rows at every length

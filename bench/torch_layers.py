@@ -45,7 +45,9 @@ def cases():
 
     conv("conv2d3x3_36x32x32x32", (36, 32, 32, 32), (32, 32, 3, 3), 1, F.conv2d)
     conv("conv2d3x3_36x64x16x16", (36, 64, 16, 16), (64, 64, 3, 3), 1, F.conv2d)
+    conv("conv2d3x3_36x64x8x8", (36, 64, 8, 8), (64, 64, 3, 3), 1, F.conv2d)
     conv("conv3d311_4x64x9x16x16", (4, 64, 9, 16, 16), (64, 64, 3, 1, 1), (1, 0, 0), F.conv3d)
+    conv("conv3d311_4x32x9x32x32", (4, 32, 9, 32, 32), (32, 32, 3, 1, 1), (1, 0, 0), F.conv3d)
 
     for length in (16, 64, 256, 1024):
         bh = 16 * 1024 // length
@@ -81,9 +83,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--filter", default="", help="only cases whose name contains this")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     for name, flops, nbytes, fn, setup in cases():
+        if args.filter not in name:
+            continue
         if setup is None:
             with torch.no_grad():
                 ms = median_ms(fn, args.repeats)

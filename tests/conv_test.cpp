@@ -16,6 +16,8 @@
 #include "autograd/functions.h"
 #include "autograd/gradcheck.h"
 #include "tensor/backend.h"
+#include "tensor/cpu/conv_direct.h"
+#include "tensor/cpu/gemm.h"
 
 namespace trip::cpu {
 void set_conv_chunk_bytes_for_testing(int64_t bytes);  // tensor/cpu/conv.cpp
@@ -183,6 +185,98 @@ TEST_CASE("conv forward matches a direct convolution") {
   }
   cpu::set_conv_chunk_bytes_for_testing(int64_t(64) << 20);
   set_poison_allocations(false);
+}
+
+// The direct AVX-512 kernels (tensor/cpu/conv_direct.cpp) take stride-1 "same" convs. Shapes
+// chosen against their blocking: channel counts below, at and past the register tiles (8 output
+// channels forward, 6 x 4 for grad_weight), planes that end mid-vector, dilation, groups, every
+// rank, and a plane large enough for several sample parts and position blocks in grad_weight.
+static std::vector<Case> direct_cases() {
+  return {
+      {3, 5, 7, {7, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, true},
+      {2, 13, 10, {5, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, false},
+      {2, 3, 2, {4, 4}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, true},
+      {2, 6, 12, {6, 7}, {3, 3}, {1, 1}, {2, 2}, {2, 2}, 3, true},
+      {1, 20, 24, {8, 8}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, true},
+      {2, 8, 6, {5, 3, 4}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 2, true},
+      {3, 9, 17, {7, 4, 5}, {3, 1, 1}, {1, 1, 1}, {1, 0, 0}, {1, 1, 1}, 1, true},
+      {2, 4, 5, {19}, {5}, {1}, {2}, {1}, 1, false},
+      {5, 16, 16, {40, 40}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, true},
+  };
+}
+
+static bool cpu_has_avx512() {
+#if defined(__x86_64__)
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+// |got - want| <= tol * max |want| elementwise.
+static void check_near(const Tensor& got, const Tensor& want, double tol) {
+  std::vector<double> g = got.to_vector<double>(), e = want.to_vector<double>();
+  REQUIRE(g.size() == e.size());
+  double scale = 0, worst = 0;
+  for (double v : e) scale = std::max(scale, std::abs(v));
+  for (size_t i = 0; i < g.size(); ++i) worst = std::max(worst, std::abs(g[i] - e[i]));
+  CHECK(worst <= tol * scale);
+}
+
+TEST_CASE("direct conv kernels match the reference and the GEMM path") {
+  set_poison_allocations(true);  // every output and gradient element must be written
+  for (const Case& c : direct_cases()) {
+    cpu::conv_direct::Shape s{c.n,       c.c_in,    c.c_out,   c.groups,
+                              {1, 1, 1}, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}};
+    for (size_t i = 0; i < c.size.size(); ++i) {
+      size_t j = 3 - c.size.size() + i;
+      s.in[j] = c.size[i], s.k[j] = c.kernel[i], s.p[j] = c.padding[i], s.d[j] = c.dilation[i];
+    }
+    CHECK(cpu::conv_direct::applies(s) == cpu_has_avx512());  // these cases do test it
+    for (DType dt : {DType::f32, DType::f64}) {
+      INFO(describe(c), " ", dtype_name(dt));
+      Tensor x = random(input_shape(c), 21, dt), w = random(weight_shape(c), 22, dt);
+      Tensor b = c.bias ? random({c.c_out}, 23, dt) : Tensor();
+      Ref r = reference(c, x.to_vector<double>(), w.to_vector<double>(),
+                        c.bias ? b.to_vector<double>() : std::vector<double>());
+      Tensor out = ops::conv(x, w, b, params_of(c));
+      REQUIRE(out.shape() == r.shape);
+      check_close(out.to_vector<double>(), r.out, r.scale, dt == DType::f64 ? 1e-13 : 1e-6);
+      // Gradients against the im2col + GEMM path (itself checked by gradcheck), which the
+      // direct kernels step aside for when the GEMM is limited to AVX2.
+      Tensor go = random(out.shape(), 24, dt);
+      ops::ConvGrads got = ops::conv_backward(go, x, w, true, true, c.bias, params_of(c));
+      cpu::set_gemm_kernel(cpu::GemmKernel::avx2);
+      CHECK(!cpu::conv_direct::applies(s));
+      ops::ConvGrads want = ops::conv_backward(go, x, w, true, true, c.bias, params_of(c));
+      Tensor out_gemm = ops::conv(x, w, b, params_of(c));
+      cpu::set_gemm_kernel(cpu::GemmKernel::automatic);
+      double tol = dt == DType::f64 ? 1e-12 : 1e-5;
+      check_near(out, out_gemm, tol);
+      check_near(got.input, want.input, tol);
+      check_near(got.weight, want.weight, tol);
+      if (c.bias) check_near(got.bias, want.bias, tol);
+    }
+  }
+  set_poison_allocations(false);
+}
+
+TEST_CASE("direct conv gradcheck (float64) with channels past the register tiles") {
+  for (Case c : {Case{2, 5, 7, {4, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, true},
+                 Case{2, 4, 6, {3, 2, 3}, {3, 1, 1}, {1, 1, 1}, {1, 0, 0}, {1, 1, 1}, 1, true}}) {
+    INFO(describe(c));
+    Tensor x = random(input_shape(c), 31, DType::f64), w = random(weight_shape(c), 32, DType::f64);
+    Tensor b = random({c.c_out}, 33, DType::f64);
+    x.set_requires_grad(true), w.set_requires_grad(true), b.set_requires_grad(true);
+    auto fn = [&c](const std::vector<Tensor>& in) {
+      if (c.size.size() == 2) return conv2d(in[0], in[1], in[2], {1, 1}, {1, 1}, {1, 1}, 1);
+      return conv3d(in[0], in[1], in[2], {1, 1, 1}, {1, 0, 0}, {1, 1, 1}, 1);
+    };
+    GradcheckResult r = gradcheck(fn, {x, w, b});
+    INFO(r.message);
+    CHECK(r.ok);
+  }
 }
 
 TEST_CASE("conv takes non-contiguous operands") {
