@@ -164,6 +164,15 @@ TEST_CASE("CPU memory statistics count tensors in use and their peak") {
   reset_peak_memory_stats(kCPU);  // the CUDA path is a no-op without a device
   reset_peak_memory_stats(cuda(0));
 
+  // A smaller request served by a larger cached block counts the block, the size it frees.
+  { Tensor a = ops::zeros({1000000}, DType::f32); }  // 4 MB, back to the cache
+  const size_t base = cpu_memory_stats().in_use;
+  {
+    Tensor b = ops::zeros({900000}, DType::f32);  // 3.6 MB: may reuse the 4 MB block
+    CHECK(cpu_memory_stats().in_use - base >= 3600000);
+  }
+  CHECK(cpu_memory_stats().in_use == base);
+
   // Concurrent allocations and frees from several threads leave the count where it was.
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {

@@ -72,7 +72,9 @@ void* host_allocate(size_t nbytes) {
     std::lock_guard<std::mutex> lock(c.mutex);
     // The smallest cached block that fits, unless it wastes more than a quarter of itself.
     auto it = c.free_blocks.lower_bound(rounded);
+    size_t block = rounded;
     if (it != c.free_blocks.end() && it->first <= rounded + rounded / 4) {
+      block = it->first;  // counted at its full size, as host_deallocate releases it
       p = it->second;
       c.cached -= it->first;
       c.free_blocks.erase(it);
@@ -80,7 +82,7 @@ void* host_allocate(size_t nbytes) {
       p = fresh(rounded);
       c.block_sizes[p] = rounded;
     }
-    count_allocation(rounded);
+    count_allocation(block);
   } else {
     p = fresh(rounded);
     // Small blocks are not in block_sizes; malloc knows their size again when they are freed.
