@@ -2,10 +2,16 @@
 // sampling, parameter groups.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
 #include "autograd/functions.h"
 #include "diffusion/forward.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
+
+#include <filesystem>
+
+#include "nn/io/checkpoint.h"
+#include "trip/model_file.h"
 #include "trip/noise_prior.h"
 #include "trip/trip_model.h"
 
@@ -114,7 +120,7 @@ TEST_CASE("TripModel: sampling is deterministic for a seed, with and without gui
   const Tensor a = model.sample(first, context, options);
   CHECK(calls == 4);
   CHECK(a.shape() == Dims({2, 2, 3, 8, 8}));
-  CHECK(model.is_training());                                   // the mode is restored
+  CHECK(model.is_training());  // the mode is restored
   CHECK(std::isfinite(amax(trip::abs(a)).item<double>()));
   const Tensor b = model.sample(first, context, options);
   CHECK(amax(trip::abs(a - b)).item<double>() == 0.0);
@@ -181,4 +187,46 @@ TEST_CASE("TripConfig: JSON round trip, presets, unknown keys and bad values") {
   CHECK(error_of(R"({"size": 30})").find("multiple of 4") != std::string::npos);
   CHECK(error_of("{not json").find("not valid JSON") != std::string::npos);
   CHECK(error_of("[1, 2]").find("JSON object") != std::string::npos);
+}
+
+TEST_CASE("TRIP model files rebuild the model, its vocabulary and its outputs") {
+  char dir[] = "/tmp/trip_model_test.XXXXXX";
+  REQUIRE(::mkdtemp(dir) != nullptr);
+  const std::string path = std::string(dir) + "/model.h5";
+  manual_seed(6);
+  TripConfig config = micro_config(Conditioning::temporal_end, Fusion::tnf);
+  const WordTokenizer tokenizer = WordTokenizer::build({"a red circle", "a blue square"});
+  config.caption.vocab_size = tokenizer.vocab_size();
+  TripModel model(config);
+  save_model_file(path, model, &tokenizer, {}, 42, R"({"train": {"steps": 7}})");
+
+  const LoadedModel loaded = load_model_file(path);
+  CHECK(loaded.state.step == 42);
+  CHECK(loaded.model->config().to_json() == config.to_json());
+  REQUIRE(loaded.tokenizer.has_value());
+  CHECK(*loaded.tokenizer == tokenizer);
+  CHECK(loaded.state.config_json.find("\"train\"") != std::string::npos);
+  const Tensor z_t = ops::randn({1, 2, 3, 8, 8}), first = ops::randn({1, 2, 8, 8});
+  const Tensor t = from_vector<int64_t>({123}, {1}, DType::i64);
+  const Tensor ids = from_vector(tokenizer.encode("a red square", 4), {1, 4}, DType::i64);
+  model.eval();
+  loaded.model->eval();
+  const Tensor a = model.predict_noise(z_t, t, first, model.encode_captions(ids));
+  const Tensor b = loaded.model->predict_noise(z_t, t, first, loaded.model->encode_captions(ids));
+  CHECK(amax(trip::abs(a - b)).item<double>() == 0.0);
+
+  // A checkpoint that is not a TRIP model file is refused with the path in the message.
+  const std::string other = std::string(dir) + "/other.h5";
+  nn::TrainingState plain;
+  plain.model = model.state_dict();
+  nn::save_checkpoint(other, plain);
+  try {
+    load_model_file(other);
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("not a TRIP model checkpoint") != std::string::npos);
+    CHECK(std::string(e.what()).find(other) != std::string::npos);
+  }
+  CHECK_THROWS_AS(load_model_file(std::string(dir) + "/missing.h5"), Error);
+  std::filesystem::remove_all(dir);
 }
