@@ -10,11 +10,7 @@
 // - forward: a register tile of R output channels x NV vectors of positions; per (tap, input
 //   channel) NV masked loads of x and R broadcast weights (packed [tap][ci][R]), R*NV FMAs. Each
 //   output sums its terms in the same order (tap-major, then channel) whatever its tile or thread.
-// - grad_weight: gw[co][ci][t] = sum over samples and positions of go[co][pos] * x[ci][pos+off[t]]:
-//   a tile of RC output x RI input channels keeps one vector of lane-partial sums per (co, ci, t)
-//   and adds whole vectors of positions; lanes are reduced at the end. Samples go in fixed parts
-//   (sized so a part's data stays in L2); a part's result is added to gw in part order, so the
-//   summation order depends on the shape only, never on the thread count.
+// grad_weight is in conv_gw.cpp (GEMM micro-kernels over a padded copy).
 #include "tensor/cpu/conv_direct.h"
 
 #include <algorithm>
@@ -87,14 +83,6 @@ struct Vec<float> {
   TRIP_AVX512_INLINE static void store(float* p, uint16_t m, Reg v) {
     _mm512_mask_storeu_ps(p, __mmask16(m), v);
   }
-  // Sum of the lanes by a fixed tree (halves, quarters, pairs, neighbours).
-  TRIP_AVX512_INLINE static float sum(Reg v) {
-    v = _mm512_add_ps(v, _mm512_maskz_shuffle_f32x4(0xffff, v, v, 0x4e));
-    v = _mm512_add_ps(v, _mm512_maskz_shuffle_f32x4(0xffff, v, v, 0xb1));
-    v = _mm512_add_ps(v, _mm512_maskz_permute_ps(0xffff, v, 0x4e));
-    v = _mm512_add_ps(v, _mm512_maskz_permute_ps(0xffff, v, 0xb1));
-    return _mm512_cvtss_f32(v);
-  }
 };
 
 template <>
@@ -109,12 +97,6 @@ struct Vec<double> {
   }
   TRIP_AVX512_INLINE static void store(double* p, uint16_t m, Reg v) {
     _mm512_mask_storeu_pd(p, __mmask8(m), v);
-  }
-  TRIP_AVX512_INLINE static double sum(Reg v) {
-    v = _mm512_add_pd(v, _mm512_maskz_shuffle_f64x2(0xff, v, v, 0x4e));
-    v = _mm512_add_pd(v, _mm512_maskz_shuffle_f64x2(0xff, v, v, 0xb1));
-    v = _mm512_add_pd(v, _mm512_maskz_permute_pd(0xff, v, 0x55));
-    return _mm512_cvtsd_f64(v);
   }
 };
 
@@ -203,129 +185,6 @@ void forward_impl(const T* x, const T* w, const T* bias, T* out, const Shape& s)
   });
 }
 
-// grad_weight register tile: RC output x RI input channels (rows P apart), one tap, `samples`
-// samples (go_ns, x_ns apart), vectors [v0, v1); lane-partial sums in acc, loaded from and stored
-// to `vacc` so a tile resumes over the next block of positions. mask: the tap's masks, `taps`
-// apart; lanes past the plane's end are masked off in grad_out (and x) loads.
-template <typename T, int RC, int RI>
-TRIP_AVX512_FN void grad_weight_tile(const T* go, int64_t go_ns, const T* x, int64_t x_ns,
-                                     int64_t L, int64_t P, int64_t samples, int64_t off,
-                                     const uint16_t* mask, int64_t taps, int64_t v0, int64_t v1,
-                                     T* vacc) {
-  using V = Vec<T>;
-  constexpr int kL = V::kLanes;
-  const int64_t full = L / kL;  // vectors without a tail
-  const uint16_t tail = tail_mask<T>(full, L);
-  typename V::Reg acc[RC][RI];
-#pragma GCC unroll 8
-  for (int a = 0; a < RC; ++a)
-#pragma GCC unroll 8
-    for (int b = 0; b < RI; ++b) acc[a][b] = V::load(0xffff, vacc + (a * RI + b) * kL);
-  x += off;
-  for (int64_t n = 0; n < samples; ++n, go += go_ns, x += x_ns)
-    for (int64_t v = v0; v < v1; ++v) {
-      const uint16_t mx = mask[v * taps], mg = v < full ? uint16_t(0xffff) : tail;
-      typename V::Reg g[RC];
-#pragma GCC unroll 8
-      for (int a = 0; a < RC; ++a) g[a] = V::load(mg, go + a * P + v * kL);
-#pragma GCC unroll 8
-      for (int b = 0; b < RI; ++b) {
-        const typename V::Reg xv = V::load(mx, x + b * P + v * kL);
-#pragma GCC unroll 8
-        for (int a = 0; a < RC; ++a) acc[a][b] = V::fma(g[a], xv, acc[a][b]);
-      }
-    }
-#pragma GCC unroll 8
-  for (int a = 0; a < RC; ++a)
-#pragma GCC unroll 8
-    for (int b = 0; b < RI; ++b) V::store(vacc + (a * RI + b) * kL, 0xffff, acc[a][b]);
-}
-
-// sums[i] = the sum of the lanes of vectors[i], i < count.
-template <typename T>
-TRIP_AVX512_FN void lane_sums(const T* vectors, int64_t count, T* sums) {
-  for (int64_t i = 0; i < count; ++i)
-    sums[i] = Vec<T>::sum(Vec<T>::load(0xffff, vectors + i * Vec<T>::kLanes));
-}
-
-// grad_weight with RC x RI tiles (RC <= output, RI <= input channels per group). A last block
-// that would run past the group's channels starts earlier instead, overlapping its neighbour, so
-// every tile reads real channels at one stride; it stores only the channels it owns.
-template <typename T, int RC, int RI>
-void grad_weight_blocks(const T* go, const T* x, T* gw, const Shape& s, const Taps& tp) {
-  using V = Vec<T>;
-  constexpr int kL = V::kLanes;
-  const int64_t L = plane_size(s), KK = tp.taps;
-  const int64_t cg_in = s.C_in / s.G, cg_out = s.C_out / s.G;
-  const int64_t bo = (cg_out + RC - 1) / RC, bi = (cg_in + RI - 1) / RI;
-  // Samples per part: the part's x and grad_out fit in ~512 KiB of L2 (at least one sample).
-  const int64_t sample_bytes = (s.C_in + s.C_out) * L * int64_t(sizeof(T));
-  const int64_t per_part = std::clamp<int64_t>((512 << 10) / sample_bytes, 1, s.N);
-  // Vectors per block of positions: a tile's planes of one block (all samples of the part) stay
-  // in L1 (~32 KiB) across the taps.
-  const int64_t tile_bytes = per_part * (RC + RI) * kL * int64_t(sizeof(T));
-  const int64_t chunk = std::clamp<int64_t>((32 << 10) / tile_bytes, 1, tp.vectors);
-  // Each part is first copied with padded strides: plane and sample strides that are multiples
-  // of 4 KiB (1024x1024 planes, 64 channels of 16x16) would map a tile's rows onto the same few
-  // L1 sets and evict them between taps (measured: 30-40% slower without the copy).
-  const int64_t P = (L + kL - 1) / kL * kL + kL;  // plane stride: an odd number of vectors
-  const int64_t xs = s.C_in * P + kL, gs = s.C_out * P + kL;  // sample strides
-  std::vector<T> buf_store(per_part * (xs + gs) + kL);
-  T* buf = buf_store.data();
-  while (reinterpret_cast<uintptr_t>(buf) % 64 != 0) ++buf;  // aligned grad_out vectors
-  T* const xb = buf;
-  T* const gb = buf + per_part * xs;
-  for (int64_t n0 = 0; n0 < s.N; n0 += per_part) {
-    const int64_t samples = std::min(s.N, n0 + per_part) - n0;
-    const int64_t planes = s.C_in + s.C_out;
-    parallel_for(samples * planes, std::max<int64_t>(1, kElementwiseGrain / L),
-                 [&](int64_t begin, int64_t end) {
-                   for (int64_t i = begin; i < end; ++i) {
-                     const int64_t n = i / planes, c = i % planes;
-                     const T* src = c < s.C_in ? x + ((n0 + n) * s.C_in + c) * L
-                                               : go + ((n0 + n) * s.C_out + c - s.C_in) * L;
-                     T* dst = c < s.C_in ? xb + n * xs + c * P : gb + n * gs + (c - s.C_in) * P;
-                     std::copy(src, src + L, dst);
-                   }
-                 });
-    parallel_for(s.G * bo * bi, 1, [&](int64_t begin, int64_t end) {
-      std::vector<T> vacc(KK * RC * RI * kL), sums(KK * RC * RI);
-      for (int64_t i = begin; i < end; ++i) {
-        const int64_t grp = i / (bo * bi), ob = i / bi % bo, ib = i % bi;
-        const int64_t co0 = std::min(ob * RC, cg_out - RC), ci0 = std::min(ib * RI, cg_in - RI);
-        std::fill(vacc.begin(), vacc.end(), T(0));
-        const T* gp = gb + (grp * cg_out + co0) * P;
-        const T* xp = xb + (grp * cg_in + ci0) * P;
-        for (int64_t v0 = 0; v0 < tp.vectors; v0 += chunk)
-          for (int64_t t = 0; t < KK; ++t)
-            grad_weight_tile<T, RC, RI>(
-                gp, gs, xp, xs, L, P, samples, tp.off[t], tp.mask.data() + t, KK, v0,
-                std::min(tp.vectors, v0 + chunk), vacc.data() + t * RC * RI * kL);
-        lane_sums(vacc.data(), KK * RC * RI, sums.data());
-        for (int a = int(ob * RC - co0); a < RC; ++a)
-          for (int b = int(ib * RI - ci0); b < RI; ++b)
-            for (int64_t t = 0; t < KK; ++t) {
-              T& dst = gw[((grp * cg_out + co0 + a) * cg_in + ci0 + b) * KK + t];
-              const T part = sums[(t * RC + a) * RI + b];
-              dst = n0 == 0 ? part : dst + part;
-            }
-      }
-    });
-  }
-}
-
-// Tile shapes: 6 x 4 (24 accumulators, 10 loads per 24 FMAs) where the channels allow, thinner
-// tiles for the few convs with fewer channels (e.g. an RGB input conv).
-template <typename T>
-void grad_weight_impl(const T* go, const T* x, T* gw, const Shape& s) {
-  const Taps tp = make_taps(s, Vec<T>::kLanes);
-  const bool wide_out = s.C_out / s.G >= 6, wide_in = s.C_in / s.G >= 4;
-  if (wide_out && wide_in) return grad_weight_blocks<T, 6, 4>(go, x, gw, s, tp);
-  if (wide_out) return grad_weight_blocks<T, 6, 1>(go, x, gw, s, tp);
-  if (wide_in) return grad_weight_blocks<T, 1, 4>(go, x, gw, s, tp);
-  grad_weight_blocks<T, 1, 1>(go, x, gw, s, tp);
-}
-
 bool cpu_has_avx512() {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma");
@@ -337,8 +196,6 @@ bool cpu_has_avx512() {
 bool cpu_has_avx512() { return false; }
 template <typename T>
 void forward_impl(const T*, const T*, const T*, T*, const Shape&) {}
-template <typename T>
-void grad_weight_impl(const T*, const T*, T*, const Shape&) {}
 
 #endif
 
@@ -359,11 +216,4 @@ void forward(const float* x, const float* w, const float* bias, float* out, cons
 void forward(const double* x, const double* w, const double* bias, double* out, const Shape& s) {
   forward_impl(x, w, bias, out, s);
 }
-void grad_weight(const float* go, const float* x, float* gw, const Shape& s) {
-  grad_weight_impl(go, x, gw, s);
-}
-void grad_weight(const double* go, const double* x, double* gw, const Shape& s) {
-  grad_weight_impl(go, x, gw, s);
-}
-
 }  // namespace trip::cpu::conv_direct
