@@ -5,8 +5,9 @@ parameter perturbed, so the zero-initialised ones matter) and its output on fixe
 
 tests/data/unet3d_tiny.safetensors         the model's state_dict (float16 values, exact: the
                                            model is rounded to them first; diffusers names)
-tests/data/unet3d_tiny_io.safetensors      sample, timestep, context, expected (float32; the
-                                           expected output is computed in float64)
+tests/data/unet3d_tiny_io.safetensors      sample, timestep, context, expected and a second,
+                                           non-square set (...2) (float32; the expected outputs
+                                           are computed in float64)
 The config must stay equal to fixture_config() in tests/unet3d_test.cpp.
 With --modelscope-count it also prints the parameter count of the ms-1.7b UNet (used by
 tests/unet3d_slow_test.cpp).
@@ -76,6 +77,13 @@ def main():
     with torch.no_grad():
         out = model64(sample.double(), timestep, context.double()).sample
     print("output", tuple(out.shape), "abs max", out.abs().max().item())
+    # Non-square frames (a swapped H/W would pass on squares), one clip, 2 frames, a float
+    # timestep given as one value.
+    sample2 = torch.randn(1, 4, 2, 8, 4, generator=g)
+    timestep2 = torch.tensor(37.5, dtype=torch.float32)
+    context2 = torch.randn(1, 3, 8, generator=g)
+    with torch.no_grad():
+        out2 = model64(sample2.double(), timestep2, context2.double()).sample
 
     os.makedirs(DATA, exist_ok=True)
     save_file(state, os.path.join(DATA, "unet3d_tiny.safetensors"))
@@ -85,6 +93,10 @@ def main():
             "timestep": timestep,
             "context": context.contiguous(),
             "expected": out.float().contiguous(),
+            "sample2": sample2.contiguous(),
+            "timestep2": timestep2,
+            "context2": context2.contiguous(),
+            "expected2": out2.float().contiguous(),
         },
         os.path.join(DATA, "unet3d_tiny_io.safetensors"),
     )

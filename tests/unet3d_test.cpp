@@ -101,6 +101,15 @@ TEST_CASE("UNet3D matches diffusers' UNet3DConditionModel (random weights, stric
   MESSAGE("float32 max relative error vs diffusers: " << err32);
   CHECK(err32 <= 1e-4);
 
+  // Non-square frames (8 x 4), one clip of 2 frames, a 0-d float timestep.
+  Tensor sample2 = tensor_named(io, "sample2"), timestep2 = tensor_named(io, "timestep2");
+  REQUIRE(sample2.shape() == Dims{1, 4, 2, 8, 4});
+  CHECK(timestep2.dim() == 0);
+  Tensor out2 = model.forward(sample2, timestep2, tensor_named(io, "context2"));
+  const double err2 = rel_error(out2, tensor_named(io, "expected2"));
+  MESSAGE("float32 max relative error vs diffusers (8 x 4 frames): " << err2);
+  CHECK(err2 <= 1e-4);
+
   // In float64 only the float32 rounding of the stored reference remains.
   model.to(DType::f64);
   Tensor out64 = model.forward(to(sample, DType::f64), timestep, to(context, DType::f64));
