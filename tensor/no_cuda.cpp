@@ -27,4 +27,6 @@ void cuda_synchronize() {}
 
 int64_t ops::cudnn_attention_runs() { return 0; }
 
+std::string ops::cudnn_attention_self_check() { return "no cuDNN: this build has no CUDA"; }
+
 }  // namespace trip

@@ -3,6 +3,7 @@
 // the same name in namespace trip; most users want those.
 #pragma once
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -160,6 +161,10 @@ AttentionBackend attention_backend();
 void set_attention_backend(AttentionBackend backend);
 // How many attention forwards and backwards cuDNN has run in this process (0 without cuDNN).
 int64_t cudnn_attention_runs();
+// Builds (and finalises) the tensor and operation descriptors of every cuDNN attention graph for
+// a sample shape; needs the cuDNN library but no GPU, so CPU-only machines check the graphs too.
+// Returns "" when all are accepted, else cuDNN's complaint; "no cuDNN: ..." in builds without it.
+std::string cudnn_attention_self_check();
 
 // ---- optimizer kernels (tensor/adamw.cpp) ----
 // One AdamW step of many parameters in one pass (one CUDA launch per dtype): p, m, v updated in

@@ -1,10 +1,12 @@
-// Attention backend selection (ops::attention_backend, TRIP_ATTENTION) and cuDNN's fused
-// attention (tensor/cuda/attention_cudnn.cu) against the CPU kernels: bf16/f16 forward, lse and
-// gradients; the fallbacks (f32, head dims cuDNN refuses); and a forward of our kernel followed
-// by a cuDNN backward (the saved lse must mean the same). The GPU cases skip without a device.
+// Attention backend selection (ops::attention_backend, TRIP_ATTENTION), the cuDNN graphs'
+// descriptors (checked without a GPU), and cuDNN's fused attention (tensor/cuda/attention_cudnn.cu)
+// against the CPU kernels: bf16/f16 forward, lse and gradients; the fallbacks (f32, head dims cuDNN
+// refuses); and a forward of our kernel followed by a cuDNN backward (the saved lse must mean the
+// same). The GPU cases skip without a device.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include "autograd/functions.h"
@@ -65,6 +67,15 @@ TEST_CASE("attention backend selection") {
   ops::set_attention_backend(ops::AttentionBackend::own);
   CHECK(ops::attention_backend() == ops::AttentionBackend::own);
   CHECK(scaled_diff(a, ops::attention(q, k, v, 0.3).out) == 0);
+}
+
+TEST_CASE("attention: cuDNN accepts the descriptors of every attention graph (no GPU needed)") {
+  std::string err = ops::cudnn_attention_self_check();
+  if (err.rfind("no cuDNN", 0) == 0) {
+    MESSAGE("skipped: ", err);
+    return;
+  }
+  CHECK_MESSAGE(err.empty(), err);
 }
 
 TEST_CASE("attention: cuDNN fused attention matches the CPU (bf16, f16)") {

@@ -10,6 +10,8 @@
 //   backward: softmax_sum = rowsum(dO * O); P = exp(S - stats); dV = P^T dO;
 //             dS = (dO V^T - softmax_sum) * P * scale; dK = dS^T Q; dQ = dS K, through a float
 //             dQ accumulator.
+// The forward falls back to cuDNN's single SDPA operation (9.13.1+) when the composite graph
+// finds no engine.
 // An execution plan is built once per (device, dtype, shape, direction) and cached; a shape cuDNN
 // cannot run (no engine, too old a library, head dim) is remembered too, reported once on stderr,
 // and runs our kernel (tensor/cuda/attention.cu), as f32/f64 always do. The lse both write is the
@@ -38,6 +40,12 @@ std::atomic<int64_t> g_cudnn_runs{0};
 }  // namespace
 
 int64_t ops::cudnn_attention_runs() { return g_cudnn_runs.load(); }
+
+namespace gpu {
+std::string cudnn_attention_self_check_impl();
+}
+
+std::string ops::cudnn_attention_self_check() { return gpu::cudnn_attention_self_check_impl(); }
 
 namespace gpu {
 namespace {
@@ -136,6 +144,17 @@ void build_forward(CudnnGraph& g, cudnnDataType_t io, const Key& k) {
   g.matmul(p, v, o);
 }
 
+// The same forward as cuDNN's one SDPA operation (cuDNN >= 9.13.1; what the frontend picks there).
+void build_forward_op(CudnnGraph& g, cudnnDataType_t io, const Key& k) {
+  const int64_t b = k.b, h = k.h, sq = k.sq, skv = k.skv, d = k.d;
+  auto q = g.tensor(kQ, io, {b, h, sq, d}, row_major({b, h, sq, d}));
+  auto kk = g.tensor(kK, io, {b, h, skv, d}, row_major({b, h, skv, d}));
+  auto v = g.tensor(kV, io, {b, h, skv, d}, row_major({b, h, skv, d}));
+  auto o = g.tensor(kO, io, {b, h, sq, d}, row_major({b, h, sq, d}));
+  auto stats = g.tensor(kStats, CUDNN_DATA_FLOAT, {b, h, sq, 1}, {h * sq, sq, 1, 1});
+  g.sdpa_forward(q, kk, v, o, stats, g.scalar(kScale));
+}
+
 void build_backward(CudnnGraph& g, cudnnDataType_t io, const Key& k) {
   const int64_t b = k.b, h = k.h, sq = k.sq, skv = k.skv, d = k.d;
   const Dims4 scores{b, h, sq, skv}, rows{b, h, sq, 1}, row_strides{h * sq, sq, 1, 1};
@@ -191,15 +210,14 @@ void build_backward(CudnnGraph& g, cudnnDataType_t io, const Key& k) {
   g.pointwise(CUDNN_POINTWISE_IDENTITY, dq_accum, nullptr, dq);
 }
 
-// Builds and finalises the graph and the first execution plan the heuristics offer that
-// finalises. Throws trip::Error (with cuDNN's message) when there is none.
-std::shared_ptr<Plan> build_plan(const Key& key, cudnnDataType_t io, cudnnHandle_t handle) {
+using GraphBuilder = void (*)(CudnnGraph&, cudnnDataType_t, const Key&);
+
+// Builds and finalises a graph and the first execution plan the heuristics offer that finalises.
+// Throws trip::Error (with cuDNN's message) when there is none.
+std::shared_ptr<Plan> build_plan(const Key& key, GraphBuilder build, cudnnDataType_t io,
+                                 cudnnHandle_t handle) {
   auto plan = std::make_shared<Plan>();
-  if (key.backward) {
-    build_backward(plan->graph, io, key);
-  } else {
-    build_forward(plan->graph, io, key);
-  }
+  build(plan->graph, io, key);
   const std::vector<cudnnBackendDescriptor_t>& ops = plan->graph.ops();
   plan->op_graph.set(CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, ops.data(),
                      int64_t(ops.size()));
@@ -254,12 +272,27 @@ std::shared_ptr<Plan> find_plan(const Key& key, cudnnDataType_t io, std::string 
   if (auto it = c.plans.find(key); it != c.plans.end()) return it->second;
   if (c.unsupported.count(key)) return nullptr;
   if (reason.empty()) {
-    try {
-      std::shared_ptr<Plan> plan = build_plan(key, io, handle_for(key.device));
-      c.plans[key] = plan;
-      return plan;
-    } catch (const Error& e) {
-      reason = e.what();
+    // The forward as the composite graph (what PyTorch's cuDNN attention builds), else as the
+    // one SDPA operation of newer cuDNN; the backward exists only as a composite graph.
+    struct Candidate {
+      const char* name;
+      GraphBuilder build;
+    };
+    std::vector<Candidate> candidates;
+    if (key.backward) {
+      candidates.push_back({"composite graph", build_backward});
+    } else {
+      candidates.push_back({"composite graph", build_forward});
+      if (cudnnGetVersion() >= 91301) candidates.push_back({"SDPA operation", build_forward_op});
+    }
+    for (const Candidate& candidate : candidates) {
+      try {
+        std::shared_ptr<Plan> plan = build_plan(key, candidate.build, io, handle_for(key.device));
+        c.plans[key] = plan;
+        return plan;
+      } catch (const Error& e) {
+        reason += fmt::format("{}{}: {}", reason.empty() ? "" : "; ", candidate.name, e.what());
+      }
     }
   }
   c.unsupported[key] = reason;
@@ -319,6 +352,24 @@ void execute(const Plan& plan, cudnnHandle_t handle, int device, std::vector<int
 }
 
 }  // namespace
+
+std::string cudnn_attention_self_check_impl() {
+  const GraphBuilder builders[] = {build_forward, build_forward_op, build_backward};
+  const char* names[] = {"forward graph", "forward SDPA operation", "backward graph"};
+  std::string errors;
+  for (int i = 0; i < 3; ++i) {
+    if (i == 1 && cudnnGetVersion() < 91301) continue;
+    for (cudnnDataType_t io : {CUDNN_DATA_BFLOAT16, CUDNN_DATA_HALF}) {
+      try {
+        CudnnGraph g;
+        builders[i](g, io, Key{0, int(DType::bf16), 2, 3, 77, 130, 64, i == 2});
+      } catch (const Error& e) {
+        errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", names[i], e.what());
+      }
+    }
+  }
+  return errors;
+}
 
 bool cudnn_attention_forward(const Tensor& q, const Tensor& k, const Tensor& v, double scale,
                              const Tensor& out, const Tensor& lse) {

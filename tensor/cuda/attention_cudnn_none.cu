@@ -15,6 +15,8 @@ namespace trip {
 
 int64_t ops::cudnn_attention_runs() { return 0; }
 
+std::string ops::cudnn_attention_self_check() { return "no cuDNN: this build did not find it"; }
+
 namespace gpu {
 namespace {
 

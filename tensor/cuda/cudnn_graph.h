@@ -78,13 +78,17 @@ inline Dims4 row_major(const Dims4& d) { return {d[1] * d[2] * d[3], d[2] * d[3]
 class CudnnGraph {
  public:
   cudnnBackendDescriptor_t tensor(int64_t uid, cudnnDataType_t type, const Dims4& dims,
-                                  const Dims4& strides, bool is_virtual = false,
-                                  bool by_value = false) {
+                                  const Dims4& strides, bool is_virtual = false) {
+    return tensor(uid, type, dims.data(), strides.data(), 4, is_virtual, false);
+  }
+  cudnnBackendDescriptor_t tensor(int64_t uid, cudnnDataType_t type, const int64_t* dims,
+                                  const int64_t* strides, int64_t rank, bool is_virtual,
+                                  bool by_value) {
     CudnnDesc t(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
     const int64_t alignment = 16;
     t.set(CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, &type);
-    t.set(CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, dims.data(), 4);
-    t.set(CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, strides.data(), 4);
+    t.set(CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, dims, rank);
+    t.set(CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, strides, rank);
     t.set(CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, &uid);
     t.set(CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, &alignment);
     const bool yes = true;
@@ -101,9 +105,11 @@ class CudnnGraph {
                                 cudnnDataType_t type = CUDNN_DATA_FLOAT) {
     return tensor(next_virtual_++, type, dims, strides, true);
   }
-  // A float scalar passed by value at execution (a host pointer in the variant pack).
+  // A float scalar passed by value at execution (a host pointer in the variant pack). Rank 4 of
+  // ones: pointwise operations need operands of one rank (the frontend expands its scalars so).
   cudnnBackendDescriptor_t scalar(int64_t uid) {
-    return tensor(uid, CUDNN_DATA_FLOAT, {1, 1, 1, 1}, {1, 1, 1, 1}, false, true);
+    const Dims4 ones{1, 1, 1, 1};
+    return tensor(uid, CUDNN_DATA_FLOAT, ones.data(), ones.data(), 4, false, true);
   }
 
   void matmul(cudnnBackendDescriptor_t a, cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t c) {
@@ -155,6 +161,26 @@ class CudnnGraph {
     op.finalize();
     keep(std::move(red));
     add_op(std::move(op));
+  }
+  // cuDNN's single-operation attention forward (cuDNN >= 9.13.1): q, k, v [b, h, s, d] as in
+  // memory, o, stats [b, h, sq, 1] f32, scale a by-value scalar.
+  void sdpa_forward(cudnnBackendDescriptor_t q, cudnnBackendDescriptor_t k,
+                    cudnnBackendDescriptor_t v, cudnnBackendDescriptor_t o,
+                    cudnnBackendDescriptor_t stats, cudnnBackendDescriptor_t scale) {
+#if CUDNN_VERSION >= 91301
+    CudnnDesc op(CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR);
+    op.set_desc(CUDNN_ATTR_OPERATION_SDPA_FWD_QDESC, q);
+    op.set_desc(CUDNN_ATTR_OPERATION_SDPA_FWD_KDESC, k);
+    op.set_desc(CUDNN_ATTR_OPERATION_SDPA_FWD_VDESC, v);
+    op.set_desc(CUDNN_ATTR_OPERATION_SDPA_FWD_ODESC, o);
+    op.set_desc(CUDNN_ATTR_OPERATION_SDPA_FWD_STATSDESC, stats);
+    op.set_desc(CUDNN_ATTR_OPERATION_SDPA_FWD_SCALEDESC, scale);
+    op.finalize();
+    add_op(std::move(op));
+#else
+    (void)q, (void)k, (void)v, (void)o, (void)stats, (void)scale;
+    fail("the SDPA forward operation needs cuDNN 9.13.1 headers (built with {})", CUDNN_VERSION);
+#endif
   }
   // y views x's elements with other dims/strides (how the graphs express a transpose).
   void reshape(cudnnBackendDescriptor_t x, cudnnBackendDescriptor_t y) {
