@@ -346,6 +346,22 @@ TEST_CASE("AdamW fused loop over many chunks and tensors equals the generic path
   }
 }
 
+TEST_CASE("AdamW: a strided gradient of a contiguous parameter takes the fused step") {
+  ops::Generator gen{5, 0};
+  Tensor v = randn({1000}, DType::f32, &gen), g = randn({1000}, DType::f32, &gen);
+  Tensor b = clone(v), c = clone(v);
+  b.set_requires_grad(true);
+  c.set_requires_grad(true);
+  b.set_grad(clone(g));
+  Tensor strided = zeros({2000}, DType::f32).as_strided({1000}, {2}, 0);
+  copy_(strided, g);
+  c.set_grad(strided);
+  AdamW ob({{"g", {{"b", b}}, 0.1}}), oc({{"g", {{"c", c}}, 0.1}});
+  for (int t = 0; t < 2; ++t) ob.step(), oc.step();
+  CHECK(c.to_vector<double>() == b.to_vector<double>());  // bitwise: the same fused arithmetic
+  CHECK(b.to_vector<double>() != v.to_vector<double>());
+}
+
 TEST_CASE("ops::adamw_step_ names bad operands") {
   Tensor p = zeros({3}), g = zeros({3}), m = zeros({3}), v = zeros({3});
   auto step = [](Tensor p, Tensor g, Tensor m, Tensor v) {

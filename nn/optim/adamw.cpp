@@ -84,16 +84,16 @@ void AdamW::step() {
       }
       s.step += 1;
       AdamWCoefficients c = coefficients(group, s.step);
-      if (g.dtype() == p.dtype() && g.device() == p.device() && !g.is_contiguous()) {
-        g = contiguous(g);
-      }
+      // set_grad guarantees p's dtype and device; a strided gradient is copied once so the
+      // parameter still takes the fused step.
+      g = contiguous(g);
       if (fusable(p, g)) {
         size_t d = 0;
         while (d < fused.size() && fused[d].first != p.device()) ++d;
         if (d == fused.size()) fused.emplace_back(p.device(), std::vector<AdamWTensors>{});
         fused[d].second.push_back({p, g, s.exp_avg, s.exp_avg_sq, c});
       } else {
-        generic_update(p, to(to(g, p.device()), p.dtype()), s.exp_avg, s.exp_avg_sq, c);
+        generic_update(p, g, s.exp_avg, s.exp_avg_sq, c);
       }
     }
   }

@@ -36,8 +36,8 @@ class AdamW {
 
   // One update of every parameter that has a gradient; runs under NoGradGuard. Contiguous f32/f64
   // parameters take the fused kernels of ops::adamw_step_ (tensor/adamw.h: one multithreaded pass
-  // over p, g, m, v on the CPU, one multi-tensor launch per dtype on CUDA); others (f16/bf16,
-  // strided) take the generic path of in-place tensor ops.
+  // over p, g, m, v on the CPU, one multi-tensor launch per dtype on CUDA), strided gradients
+  // copied contiguous first; others (f16/bf16, strided) take the generic path of in-place ops.
   void step();
   // Clears every parameter's gradient (PyTorch's zero_grad(set_to_none=True)).
   void zero_grad();
