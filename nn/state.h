@@ -36,6 +36,8 @@ struct TrainingState {
   int64_t step = 0;                // training step
   std::string config_json = "{}";  // the run's configuration
   ops::Generator rng;              // the default generator's position
+  NamedTensors ema;                // EMA shadows of the parameters; empty without EMA
+  int64_t ema_updates = 0;         // EMA::num_updates() (drives its decay warm-up)
 };
 
 }  // namespace trip::nn

@@ -295,6 +295,11 @@ void save_checkpoint(const std::string& path, const TrainingState& state) {
         if (p.exp_avg_sq.defined()) write_tensor(param, "exp_avg_sq", p.exp_avg_sq, where);
       }
     }
+    if (!state.ema.empty()) {
+      Handle ema = create_group(file, "ema", where);
+      write_attr(ema, "updates", H5T_NATIVE_INT64, &state.ema_updates, 1, where);
+      for (const auto& [name, t] : state.ema) write_tensor(ema, name, t, where);
+    }
     check(H5Fflush(file, H5F_SCOPE_GLOBAL), where, "flush failed");
   });
 }
@@ -349,6 +354,12 @@ TrainingState load_checkpoint(const std::string& path) {
       g.params.push_back(std::move(p));
     }
     s.optimizer.push_back(std::move(g));
+  }
+  if (H5Lexists(file, "ema", H5P_DEFAULT) > 0) {  // optional: runs without EMA have none
+    Handle ema = r.open_group(file, "ema");
+    r.read_attr(ema, "updates", H5T_NATIVE_INT64, &s.ema_updates, 1);
+    for (const std::string& name : r.children(ema, "/ema"))
+      s.ema.emplace_back(name, r.read_tensor(ema, name, "/ema/" + name));
   }
   return s;
 }

@@ -7,6 +7,7 @@
 //   /model/<dotted name>   one dataset per tensor, its shape and dtype, attribute "dtype"
 //   /optimizer/<group>     attributes lr, betas [2], eps, weight_decay
 //   /optimizer/<group>/<dotted name>/{exp_avg, exp_avg_sq}   attribute step on the param group
+//   /ema/<dotted name>     EMA shadow weights (only when the state has them), attribute updates
 // Dotted names contain no '/', so each stays one HDF5 name (a '/' would create groups; such
 // names are rejected). Group and parameter order is kept through HDF5 link creation order.
 #pragma once

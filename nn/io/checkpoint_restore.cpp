@@ -111,6 +111,8 @@ void restore_checkpoint(const std::string& path, TrainingState& state) {
   state.step = loaded.step;
   state.config_json = loaded.config_json;
   state.rng = loaded.rng;
+  state.ema = std::move(loaded.ema);
+  state.ema_updates = loaded.ema_updates;
 }
 
 }  // namespace trip::nn
