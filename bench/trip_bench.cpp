@@ -1,7 +1,8 @@
 // trip-bench: times the engine's ops and layers. `trip-bench ops|layers [--json] [--filter TEXT]
 // [--repeats N] [--device cpu|cuda]` prints one line per case: the median time over repeats and
 // GFLOP/s (compute- bound cases) or GB/s (memory-bound cases), next to the machine's measured peak
-// (`trip-bench peak`). bench/README.md explains how to read the figures.
+// (`trip-bench peak`). `trip-bench step` times one TRIP training step (bench/step_case.h).
+// bench/README.md explains how to read the figures.
 #include <fmt/core.h>
 #include <omp.h>
 
@@ -12,6 +13,7 @@
 
 #include "bench/cases.h"
 #include "bench/peak.h"
+#include "bench/step_case.h"
 #include "bench/timing.h"
 #include "tensor/backend.h"
 #include "tensor/cuda_memory.h"
@@ -54,6 +56,8 @@ int run_cases(const std::vector<bench::Case>& cases, bool json, const std::strin
 void usage() {
   fmt::print(
       "usage: trip-bench ops|layers [--json] [--filter TEXT] [--repeats N] [--device cpu|cuda]\n"
+      "       trip-bench step [--preset tiny] [--batch 4] [--frames 8] [--size 32] [--repeats N]\n"
+      "                       [--json] [--device cpu|cuda]\n"
       "       trip-bench peak\n");
 }
 
@@ -69,6 +73,8 @@ int main(int argc, char** argv) {
   std::string filter;
   int repeats = 10;
   Device dev = kCPU;
+  bench::StepOptions step;
+  bool repeats_given = false;
   try {
     for (int i = 2; i < argc; ++i) {
       std::string arg = argv[i];
@@ -81,7 +87,15 @@ int main(int argc, char** argv) {
       else if (arg == "--filter")
         filter = value();
       else if (arg == "--repeats")
-        repeats = std::stoi(value());
+        repeats = std::stoi(value()), repeats_given = true;
+      else if (command == "step" && arg == "--preset")
+        step.preset = value();
+      else if (command == "step" && arg == "--batch")
+        step.batch = std::stoll(value());
+      else if (command == "step" && arg == "--frames")
+        step.frames = std::stoll(value());
+      else if (command == "step" && arg == "--size")
+        step.size = std::stoll(value());
       else if (arg == "--device")
         dev = Device(value());
       else
@@ -95,6 +109,16 @@ int main(int argc, char** argv) {
       }
       auto cases = command == "ops" ? bench::op_cases(dev) : bench::layer_cases(dev);
       return run_cases(cases, json, filter, repeats, dev);
+    }
+    if (command == "step") {
+      if (dev.is_cuda() && !cuda_available()) {
+        fmt::print(stderr, "trip-bench: no usable CUDA device; run with --device cpu\n");
+        return 1;
+      }
+      step.json = json;
+      step.device = dev;
+      if (repeats_given) step.repeats = repeats;
+      return bench::run_step(step);
     }
     if (command == "peak") {
       Peak p = measure_cpu_peak();
