@@ -69,7 +69,8 @@ Tensor UNet3D::forward(const Tensor& sample, const Tensor& timestep, const Tenso
              sample.shape(), factor);
   TRIP_CHECK(timestep.dim() <= 1 && (timestep.numel() == 1 || timestep.numel() == b),
              "UNet3D: expected timestep [{}], [1] or [], got {}", b, timestep.shape());
-  TRIP_CHECK(context.dim() == 3 && context.size(0) == b && context.size(2) == c.cross_attention_dim,
+  TRIP_CHECK(context.dim() == 3 && context.size(0) == b && context.size(1) > 0 &&
+                 context.size(2) == c.cross_attention_dim,
              "UNet3D: expected context [{}, L, {}], got {}", b, c.cross_attention_dim,
              context.shape());
   const DType dtype = conv_in->weight.dtype();
@@ -80,7 +81,7 @@ Tensor UNet3D::forward(const Tensor& sample, const Tensor& timestep, const Tenso
   Tensor t = expand(reshape(timestep, {timestep.numel()}), {b});
   Tensor emb = time_embedding->forward(trip::to(time_proj->forward(t, DType::f32), dtype));
   const int64_t temb_dim = emb.size(1);
-  Tensor temb_act = silu(reshape(expand(unsqueeze(emb, 1), {b, f, temb_dim}), {b * f, temb_dim}));
+  Tensor temb_act = reshape(expand(unsqueeze(silu(emb), 1), {b, f, temb_dim}), {b * f, temb_dim});
   // The caption per frame: [B, L, D] -> [B * F, L, D] (a copy; the spatial attention's batch).
   const int64_t len = context.size(1), d = context.size(2);
   Tensor ctx = reshape(expand(unsqueeze(context, 1), {b, f, len, d}), {b * f, len, d});
