@@ -14,33 +14,13 @@
 #include "trip/model_file.h"
 #include "trip/noise_prior.h"
 #include "trip/trip_model.h"
+#include "trip_micro.h"
 
 using namespace trip;
 
 namespace {
 
-// A micro TRIP that runs in milliseconds: 2 channels, 3 frames of 8x8, two UNet levels.
-TripConfig micro_config(Conditioning conditioning, Fusion fusion) {
-  TripConfig c = TripConfig::tiny();
-  c.channels = 2;
-  c.frames = 3;
-  c.size = 8;
-  c.conditioning = conditioning;
-  c.fusion = fusion;
-  c.context_length = 4;
-  c.unet.block_out_channels = {8, 16};
-  c.unet.down_block_types = {"DownBlock3D", "CrossAttnDownBlock3D"};
-  c.unet.up_block_types = {"CrossAttnUpBlock3D", "UpBlock3D"};
-  c.unet.norm_num_groups = 4;
-  c.unet.attention_head_dim = 4;
-  c.unet.cross_attention_dim = 8;
-  c.tnf.width = 8;
-  c.tnf.heads = 2;
-  c.caption.vocab_size = 10;
-  c.caption.layers = 1;
-  c.caption.heads = 2;
-  return c;
-}
+using testing::micro_config;
 
 Tensor caption_ids(int64_t batch, int64_t length) {
   std::vector<int64_t> ids;
