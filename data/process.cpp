@@ -35,8 +35,18 @@ struct Pipe {
     int fds[2];
     // O_CLOEXEC: no other child started meanwhile (another thread) inherits our ends.
     TRIP_CHECK(::pipe2(fds, O_CLOEXEC) == 0, "run_process: pipe failed: {}", std::strerror(errno));
-    read = fds[0];
-    write = fds[1];
+    read = above_stdio(fds[0]);
+    write = above_stdio(fds[1]);
+  }
+  // A caller started with stdin/stdout/stderr closed gets pipe ends numbered 0..2, which the
+  // child's dup2 onto 0..2 would clobber (or leave close-on-exec): move them to 3 or above.
+  static int above_stdio(int fd) {
+    if (fd > 2) return fd;
+    const int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    const int error = errno;
+    ::close(fd);
+    TRIP_CHECK(moved >= 0, "run_process: fcntl failed: {}", std::strerror(error));
+    return moved;
   }
   ~Pipe() {
     close_fd(read);
