@@ -199,6 +199,9 @@ TEST_CASE("UNet3D tiny preset: shapes, names and a gradient for every parameter"
         "up_blocks.0.resnets.1.conv_shortcut.weight", "up_blocks.1.upsamplers.0.conv.weight",
         "up_blocks.2.temp_convs.1.conv3.0.bias", "conv_norm_out.weight", "conv_out.bias"})
     CHECK_NOTHROW(tensor_named(params, name));
+  // diffusers' UNet3DConditionModel with the tiny preset's config has 2,851,907 parameters
+  // (sum of numel() over its parameters, diffusers 0.31).
+  CHECK(model.num_parameters() == 2851907);
   // The tiny preset's heads: transformer_in 8 x 8 = 64 wide on 32 channels; 64-channel blocks
   // 8 heads of 8.
   CHECK(model.transformer_in->inner_dim == 64);
