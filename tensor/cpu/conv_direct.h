@@ -1,7 +1,7 @@
 // defines: the direct AVX-512 kernels for stride-1 "same" convolutions (output size = input size
 // in every dim, e.g. 3x3 padding 1, (3,1,1) padding (1,0,0)) used by tensor/cpu/conv.cpp: the
 // forward (which also serves grad_input through the transposed-conv view) and grad_weight,
-// without any im2col copy. Implemented in conv_direct.cpp.
+// without any im2col copy. Forward in conv_direct.cpp, grad_weight in conv_gw.cpp.
 #pragma once
 #include <cstdint>
 
