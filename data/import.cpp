@@ -63,7 +63,7 @@ std::string scale_filter(const ImportOptions& o) {
 
 }  // namespace
 
-VideoInfo probe_video(const std::string& path) {
+StreamInfo probe_video(const std::string& path) {
   std::error_code ec;
   TRIP_CHECK(fs::is_regular_file(path, ec), "probe_video: '{}' does not exist or is not a file",
              path);
@@ -85,7 +85,7 @@ VideoInfo probe_video(const std::string& path) {
   TRIP_CHECK(doc.contains("streams") && doc["streams"].is_array() && !doc["streams"].empty(),
              "probe_video: '{}' has no video stream", path);
   const json& s = doc["streams"][0];
-  VideoInfo info;
+  StreamInfo info;
   info.width = static_cast<int64_t>(parse_number(s, "width"));
   info.height = static_cast<int64_t>(parse_number(s, "height"));
   // The nominal rate when the average agrees with it (GIF delays in 1/100 s make 8 fps average
@@ -120,7 +120,7 @@ Video import_video(const std::string& path, const ImportOptions& options) {
              "import_video: max_frames {}, max_seconds {} and fps {} must not be negative",
              options.max_frames, options.max_seconds, options.fps);
   require_ffmpeg("import_video");
-  const VideoInfo info = probe_video(path);
+  const StreamInfo info = probe_video(path);
   const double fps = options.fps > 0 ? options.fps : info.fps;
   TRIP_CHECK(fps > 0, "import_video: '{}' has no frame rate; set ImportOptions::fps", path);
   const bool native = options.height == 0;

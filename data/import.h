@@ -33,14 +33,14 @@ struct ImportOptions {
 };
 
 // What ffprobe says of the first video stream.
-struct VideoInfo {
+struct StreamInfo {
   int64_t width = 0, height = 0;  // as displayed: swapped for a 90/270 degree rotation
   double fps = 0;                 // nominal rate if within 10% of the average, else average
   double duration = 0;            // seconds; 0 when unknown
   int64_t frames = 0;             // nb_frames when the container says; 0 when unknown
   std::string codec;
 };
-VideoInfo probe_video(const std::string& path);
+StreamInfo probe_video(const std::string& path);
 
 // Decodes one file. Every decoded frame is kept once (no frame-rate conversion unless
 // options.fps > 0) and the Video's fps is the stream's average rate, so a variable-rate file keeps

@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "data/captions.h"
+#include "data/dataset.h"
 #include "data/export.h"
 #include "data/import.h"
 #include "data/process.h"
@@ -57,7 +58,7 @@ TEST_CASE("GIF export: x4 upscale, frame count and rate; import recovers the pix
   const data::Video clip = media_test::moving_square(6, 32, 32, 8.0);
   data::save_gif(clip, dir / "clip.gif", {.dither = "none"});
   CHECK(dir.entries() == 1);
-  const data::VideoInfo info = data::probe_video(dir / "clip.gif");
+  const data::StreamInfo info = data::probe_video(dir / "clip.gif");
   CHECK(info.codec == "gif");
   CHECK(info.width == 128);
   CHECK(info.height == 128);
@@ -80,7 +81,7 @@ TEST_CASE("MP4 export: H.264 yuv420p, odd sizes padded even; import within a los
   ScratchDir dir("mp4");
   const data::Video clip = media_test::moving_square(7, 32, 32, 12.0);
   data::save_mp4(clip, dir / "clip.mp4");
-  const data::VideoInfo info = data::probe_video(dir / "clip.mp4");
+  const data::StreamInfo info = data::probe_video(dir / "clip.mp4");
   CHECK(info.codec == "h264");
   CHECK(info.width == 128);
   CHECK(info.height == 128);
@@ -95,7 +96,7 @@ TEST_CASE("MP4 export: H.264 yuv420p, odd sizes padded even; import within a los
 
   const data::Video odd = media_test::moving_square(3, 31, 33, 5.0);
   data::save_mp4(odd, dir / "odd.mp4", {.scale = 1});
-  const data::VideoInfo odd_info = data::probe_video(dir / "odd.mp4");
+  const data::StreamInfo odd_info = data::probe_video(dir / "odd.mp4");
   CHECK(odd_info.width == 34);
   CHECK(odd_info.height == 32);
   CHECK(odd_info.frames == 3);
@@ -159,11 +160,20 @@ TEST_CASE("import_videos: a folder, captions from a WebVid CSV and from .txt, st
   CHECK(videos[1].frames == 4);
   CHECK(videos[2].height == 16);
 
-  int64_t streamed = 0;
-  const auto report = data::import_videos({dir / "clip.mp4", dir / "1002.gif"}, options,
-                                          [&](data::Video&& v) { streamed += v.frames; });
-  CHECK(report.imported == 2);
-  CHECK(streamed == 8);
+  // Streaming into a dataset file: one video in memory at a time.
+  {
+    data::DatasetWriter writer(dir / "clips.h5");
+    const auto report = data::import_videos({dir / "clip.mp4", dir / "1002.gif"}, options,
+                                            [&](data::Video&& v) { writer.append(v); });
+    CHECK(report.imported == 2);
+    writer.close();
+  }
+  const data::ClipDataset dataset(dir / "clips.h5");
+  REQUIRE(dataset.size() == 2);
+  const data::Video stored = dataset.read(1);
+  CHECK(stored.caption == "From the CSV");
+  CHECK(stored.rgb == videos[1].rgb);
+  CHECK(stored.origin == dir / "1002.gif");
 }
 
 TEST_CASE("import and export errors: corrupt file, missing file, no ffmpeg on PATH") {
