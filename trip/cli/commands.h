@@ -1,0 +1,10 @@
+// defines: the subcommands of the `trip` program, each registered on the CLI11 app by one
+// function in its own file (main.cpp calls them all).
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace trip::cli {
+
+void add_inspect_command(CLI::App& app);  // inspect_command.cpp
+
+}  // namespace trip::cli
