@@ -72,4 +72,17 @@ class ClipDataset {
   std::unique_ptr<State> s_;
 };
 
+// What `trip data info` prints: totals over every video's metadata (no pixels are read).
+struct DatasetSummary {
+  int64_t videos = 0, total_frames = 0, min_frames = 0, max_frames = 0;
+  double min_fps = 0, max_fps = 0;
+  std::vector<std::pair<int64_t, int64_t>> sizes;  // distinct (height, width), sorted
+  int64_t captioned = 0;                           // videos with a non-empty caption
+  uint64_t file_bytes = 0;
+};
+DatasetSummary summarize(const ClipDataset& dataset);
+// A few lines of text: the path, the summary and the first `show` videos (index, shape, fps,
+// caption, origin).
+std::string describe(const ClipDataset& dataset, int64_t show = 5);
+
 }  // namespace trip::data

@@ -45,23 +45,30 @@ double bounce_between(double p, double lo, double hi) {
 struct Sprite {
   Shape shape;
   double cx, cy, r, angle;
+  // Derived once per frame by prepare(): rotation and triangle vertices (relative to the centre).
+  double cos_a = 1, sin_a = 0, vx[3] = {}, vy[3] = {};
+
+  void prepare() {
+    cos_a = std::cos(angle);
+    sin_a = std::sin(angle);
+    for (int k = 0; k < 3; ++k) {  // equilateral triangle, circumradius 1.2 r, pointing up at 0
+      const double a = angle - kPi / 2 + k * 2 * kPi / 3;
+      vx[k] = 1.2 * r * std::cos(a);
+      vy[k] = 1.2 * r * std::sin(a);
+    }
+  }
+  double outer() const { return 1.2 * r; }  // no shape reaches beyond this distance
+  double inner() const { return 0.6 * r; }  // every shape covers this disc (triangle inradius)
   bool contains(double x, double y) const {
     const double px = x - cx, py = y - cy;
     switch (shape) {
       case Shape::circle:
         return px * px + py * py <= r * r;
       case Shape::square: {  // half side 0.85 r: about the area of the circle
-        const double c = std::cos(angle), s = std::sin(angle);
-        const double lx = c * px + s * py, ly = -s * px + c * py, h = 0.85 * r;
+        const double lx = cos_a * px + sin_a * py, ly = -sin_a * px + cos_a * py, h = 0.85 * r;
         return std::abs(lx) <= h && std::abs(ly) <= h;
       }
-      case Shape::triangle: {  // equilateral, circumradius 1.2 r, pointing up at angle 0
-        double vx[3], vy[3];
-        for (int k = 0; k < 3; ++k) {
-          const double a = angle - kPi / 2 + k * 2 * kPi / 3;
-          vx[k] = 1.2 * r * std::cos(a);
-          vy[k] = 1.2 * r * std::sin(a);
-        }
+      case Shape::triangle: {
         bool neg = false, pos = false;
         for (int k = 0; k < 3; ++k) {
           const int j = (k + 1) % 3;
@@ -75,6 +82,11 @@ struct Sprite {
     return false;
   }
 };
+
+bool is_sprite(Motion m) {
+  return m == Motion::move || m == Motion::bounce || m == Motion::rotate || m == Motion::grow ||
+         m == Motion::shrink;
+}
 
 Sprite sprite_at(const SyntheticSpec& s, double u) {
   Sprite sp{s.shape, s.x0, s.y0, s.radius, s.angle0};
@@ -97,11 +109,14 @@ Sprite sprite_at(const SyntheticSpec& s, double u) {
     default:
       break;
   }
+  sp.prepare();
   return sp;
 }
 
-// How much of the foreground colour covers point (x, y) at time u, in [0, 1].
-double foreground(const SyntheticSpec& s, const Sprite& sp, double x, double y, double u) {
+// How much of the foreground colour covers point (x, y) at time u, in [0, 1]; `flicker` is the
+// flicker brightness at u (computed once per frame).
+double foreground(const SyntheticSpec& s, const Sprite& sp, double x, double y, double u,
+                  double flicker) {
   const double along = x * s.dx + y * s.dy, across = -x * s.dy + y * s.dx;
   switch (s.motion) {
     case Motion::stripes:  // the pattern translates by travel periods along (dx, dy)
@@ -112,7 +127,7 @@ double foreground(const SyntheticSpec& s, const Sprite& sp, double x, double y, 
     }
     case Motion::flicker: {
       const bool on = (int64_t(std::floor(x / s.period)) + int64_t(std::floor(y / s.period))) % 2;
-      return on ? 0.55 + 0.45 * std::cos(2 * kPi * s.cycles * u) : 0.0;
+      return on ? flicker : 0.0;
     }
     default:
       return sp.contains(x, y) ? 1.0 : 0.0;
@@ -236,17 +251,29 @@ Video render_synthetic(const SyntheticSpec& s, int64_t frames, int64_t size, dou
   for (int64_t f = 0; f < frames; ++f) {
     const double u = frames == 1 ? 0.0 : double(f) / double(frames - 1);
     const Sprite sp = sprite_at(s, u);
+    const double flicker = 0.55 + 0.45 * std::cos(2 * kPi * s.cycles * u);
     uint8_t* out = video.frame(f);
     for (int64_t y = 0; y < size; ++y) {
       for (int64_t x = 0; x < size; ++x) {
         const double cx = (x + 0.5) * inv, cy = (y + 0.5) * inv;
         const double g = s.gradient == 0 ? cy : s.gradient == 1 ? cx : 0.5 * (cx + cy);
         double cover = 0;
-        for (int sy = 0; sy < kSub; ++sy)
-          for (int sx = 0; sx < kSub; ++sx)
-            cover +=
-                foreground(s, sp, (x + (sx + 0.5) / kSub) * inv, (y + (sy + 0.5) / kSub) * inv, u);
-        cover /= kSub * kSub;
+        // Sprites: pixels wholly outside or inside the shape need no supersampling (the half
+        // diagonal of a pixel is under 0.71 / size).
+        const double dist = std::hypot(cx - sp.cx, cy - sp.cy), half = 0.71 * inv;
+        if (is_sprite(s.motion) && dist > sp.outer() + half) {
+          cover = 0;
+        } else if (is_sprite(s.motion) && dist < sp.inner() - half) {
+          cover = 1;
+        } else if (s.motion == Motion::waves) {  // smooth (period >= 0.3 of the frame)
+          cover = foreground(s, sp, cx, cy, u, flicker);
+        } else {
+          for (int sy = 0; sy < kSub; ++sy)
+            for (int sx = 0; sx < kSub; ++sx)
+              cover += foreground(s, sp, (x + (sx + 0.5) / kSub) * inv,
+                                  (y + (sy + 0.5) / kSub) * inv, u, flicker);
+          cover /= kSub * kSub;
+        }
         for (int c = 0; c < 3; ++c) {
           const double bg =
               s.background0[size_t(c)] + (s.background1[size_t(c)] - s.background0[size_t(c)]) * g;

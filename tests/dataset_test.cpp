@@ -60,7 +60,19 @@ TEST_CASE(
     CHECK(b.fps == 29.97);
     CHECK(b.caption.empty());
     CHECK(b.origin == "clip.mp4");
-    CHECK_THROWS_WITH_AS(ds.read(2), doctest::Contains("video 2 is out of range"), Error);
+      CHECK_THROWS_WITH_AS(ds.read(2), doctest::Contains("video 2 is out of range"), Error);
+    const data::DatasetSummary sum = data::summarize(ds);
+    CHECK(sum.videos == 2);
+    CHECK(sum.total_frames == 8);
+    CHECK(sum.min_frames == 3);
+    CHECK(sum.max_frames == 5);
+    CHECK(sum.max_fps == 29.97);
+    CHECK(sum.sizes == std::vector<std::pair<int64_t, int64_t>>{{4, 9}, {6, 7}});
+    CHECK(sum.captioned == 1);
+    const std::string text = data::describe(ds, 1);
+    CHECK(text.find("2 videos, 8 frames (3..5 per video)") != std::string::npos);
+    CHECK(text.find("über 🚀") != std::string::npos);
+    CHECK(text.find("clip.mp4") == std::string::npos);  // only the first video is listed
   }
 }
 
