@@ -188,6 +188,10 @@ TEST_CASE("import and export errors: corrupt file, missing file, no ffmpeg on PA
   CHECK(media_test::no_children());
   e = error_of([&] { data::import_video(dir / "missing.mp4"); });
   CHECK(contains(e, "does not exist"));
+  const auto sound = data::run_process({"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
+                                        "-f", "lavfi", "-i", "sine=d=0.1", "-y", dir / "tone.wav"});
+  REQUIRE_MESSAGE(sound.ok(), sound.describe());
+  CHECK(contains(error_of([&] { data::import_video(dir / "tone.wav"); }), "no video stream"));
 
   data::save_mp4(media_test::moving_square(2, 16, 16, 8.0), dir / "good.mp4", {.scale = 1});
   const auto report = data::import_videos(
