@@ -57,6 +57,9 @@ void TrainConfig::validate() const {
              ema_decay);
   TRIP_CHECK(max_bad_steps >= 1, "TrainConfig: max_bad_steps must be >= 1, got {}", max_bad_steps);
   TRIP_CHECK(fps > 0, "TrainConfig: fps must be positive, got {}", fps);
+  TRIP_CHECK(eval_every >= 2,
+             "TrainConfig: eval_every must be >= 2 (every k-th video held out), got {}",
+             eval_every);
   TRIP_CHECK(vocab_max >= 3, "TrainConfig: vocab_max must be >= 3, got {}", vocab_max);
   TRIP_CHECK(checkpoint_every >= 1 && keep_checkpoints >= 1 && log_every >= 1,
              "TrainConfig: checkpoint_every {}, keep_checkpoints {}, log_every {} must be >= 1",
@@ -81,6 +84,7 @@ void for_each_scalar(TrainConfig& c, F&& f) {
   f("max_bad_steps", c.max_bad_steps);
   f("seed", c.seed);
   f("fps", c.fps);
+  f("eval_every", c.eval_every);
   f("vocab_max", c.vocab_max);
   f("checkpoint_every", c.checkpoint_every);
   f("keep_checkpoints", c.keep_checkpoints);

@@ -26,6 +26,7 @@ struct TrainConfig {
   int64_t max_bad_steps = 10;      // consecutive NaN/Inf steps tolerated before stopping
   uint64_t seed = 0;               // initial weights, noise, timesteps, caption dropout, shuffling
   double fps = 4.0;                // clips are sampled at this frame rate (frames from the model)
+  int64_t eval_every = 10;         // every k-th video of the dataset is held out (eval, samples)
   int64_t vocab_max = 4096;        // caption vocabulary cap (special tokens included)
   int64_t checkpoint_every = 200;  // steps between checkpoints (and at the end, and on Ctrl-C)
   int64_t keep_checkpoints = 3;    // newest checkpoints kept in the run folder

@@ -6,5 +6,7 @@
 namespace trip::cli {
 
 void add_inspect_command(CLI::App& app);  // inspect_command.cpp
+void add_train_command(CLI::App& app);    // train_command.cpp
+void add_data_commands(CLI::App& app);    // data_commands.cpp
 
 }  // namespace trip::cli

@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   app.failure_message([](const CLI::App*, const CLI::Error& e) {
     return fmt::format("trip: error: {} (see --help)\n", e.what());
   });
+  trip::cli::add_data_commands(app);
+  trip::cli::add_train_command(app);
   trip::cli::add_inspect_command(app);
   try {
     app.parse(argc, argv);
