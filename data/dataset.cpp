@@ -219,6 +219,7 @@ int64_t DatasetWriter::size() const { return s_->count; }
 
 void DatasetWriter::append(const Video& video) {
   std::lock_guard lock(h5_mutex());
+  nn::h5::silence();
   State& s = *s_;
   TRIP_CHECK(!s.closed, "{}: append after close()", s.where);
   video.validate();
@@ -234,6 +235,8 @@ void DatasetWriter::append(const Video& video) {
   check(H5Pset_chunk(dcpl, 4, chunk), s.where, owner + ": cannot set chunking");
   if (s.options.gzip > 0)
     check(H5Pset_deflate(dcpl, unsigned(s.options.gzip)), s.where, owner + ": deflate");
+  // A checksum per chunk: damaged pixels become a read error instead of silently wrong frames.
+  check(H5Pset_fletcher32(dcpl), s.where, owner + ": fletcher32");
   Handle dset(
       check(H5Dcreate2(group, "frames", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
             s.where, owner + ": cannot create dataset frames"),
@@ -248,6 +251,7 @@ void DatasetWriter::append(const Video& video) {
 
 void DatasetWriter::close() {
   std::lock_guard lock(h5_mutex());
+  nn::h5::silence();
   State& s = *s_;
   TRIP_CHECK(!s.closed, "{}: close() called twice", s.where);
   try {
@@ -339,6 +343,9 @@ struct OpenVideo {
 };
 
 OpenVideo open_video(const Reader& r, hid_t videos, int64_t count, int64_t index) {
+  // HDF5's automatic error printing is per thread in thread-safe builds: the loader's threads
+  // must be silenced too, or a damaged file would print HDF5's stack besides our trip::Error.
+  nn::h5::silence();
   TRIP_CHECK(index >= 0 && index < count, "{}: video {} is out of range (the file has {})", r.where,
              index, count);
   const std::string name = video_name(index), owner = "video " + name;

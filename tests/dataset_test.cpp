@@ -180,6 +180,32 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("clip dataset: damaged pixels fail their chunk's checksum; other chunks still read") {
+  TempDir dir;
+  const std::string path = dir.file("clips.h5");
+  const data::Video v = test::patterned_video(6, 8, 8, 4.0, 9);
+  {
+    data::DatasetWriter w(path, {.chunk_frames = 2});
+    w.append(v);
+    w.close();
+  }
+  std::string bytes = test::read_bytes(path);
+  // Frame 1 (chunk 0) is stored verbatim: find it and flip one of its bytes.
+  const std::string frame1(reinterpret_cast<const char*>(v.frame(1)), v.frame_bytes());
+  const size_t at = bytes.find(frame1);
+  REQUIRE(at != std::string::npos);
+  bytes[at + 17] = char(bytes[at + 17] ^ 1);
+  test::write_bytes(path, bytes);
+  data::ClipDataset ds(path);
+  CHECK(ds.info(0).frames == 6);
+  const std::string message = error_of([&] { ds.read_frames(0, {0}); });
+  CHECK(message.find(path) != std::string::npos);
+  CHECK(message.find("cannot read frame 0") != std::string::npos);
+  CHECK_THROWS_AS(ds.read(0), Error);
+  const data::Video later = ds.read_frames(0, {4, 5});
+  CHECK(std::equal(later.frame(0), later.frame(0) + later.frame_bytes(), v.frame(4)));
+}
+
 TEST_CASE("clip dataset: bad writer options and bad videos are refused") {
   TempDir dir;
   CHECK_THROWS_WITH_AS(data::DatasetWriter(dir.file("a.h5"), {.gzip = 12}),

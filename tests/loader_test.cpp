@@ -151,3 +151,34 @@ TEST_CASE("loader: errors in prefetch threads reach the caller with their messag
   CHECK_THROWS_WITH_AS(data::Loader(dir.file("none.h5"), o), doctest::Contains("no such file"),
                        Error);
 }
+
+TEST_CASE("loader: a damaged chunk read in a prefetch thread is an error naming file and video") {
+  test::TempDir dir;
+  const std::string path = dir.file("damaged.h5");
+  const data::Video v = data::synthesize(0, 3, 4, 16, 4);
+  {
+    data::DatasetWriter w(path, {.chunk_frames = 4});
+    w.append(v);
+    w.append(v);
+    w.close();
+  }
+  std::string bytes = test::read_bytes(path);
+  const std::string frame0(reinterpret_cast<const char*>(v.frame(0)), v.frame_bytes());
+  const size_t at = bytes.rfind(frame0);  // video 1's copy
+  REQUIRE(at != std::string::npos);
+  bytes[at + 5] = char(bytes[at + 5] ^ 8);
+  test::write_bytes(path, bytes);
+  data::LoaderOptions o = options(2);
+  o.batch_size = 1;
+  o.shuffle = false;
+  data::Loader loader(path, o);
+  CHECK(loader.next()->videos == std::vector<int64_t>{0});
+  std::string message;
+  try {
+    loader.next();
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  CHECK(message.find("clip dataset " + path + ": video 1: cannot read frame") != std::string::npos);
+  CHECK(message.find("(epoch 0, batch 1)") != std::string::npos);
+}
