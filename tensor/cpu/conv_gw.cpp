@@ -2,14 +2,14 @@
 //   gw_t^T[ci][co] = sum over samples and positions q of x[ci][q + off_t] * go[co][q]
 // run on the GEMM's own micro-kernels (gemm_kernels.h), with no im2col.
 //
-// The trick: x is copied once into a zero-padded layout whose pads are shared between
-// neighbours (each row is followed by p_w zero columns that are also the next row's left pad,
-// each plane by p_h zero rows, each volume by p_d zero planes). In it every tap is one flat
+// The trick: x is copied once into a zero-padded layout (p_h zero rows between planes, p_d zero
+// planes between volumes, shared by neighbours; no pad columns), in which every tap is one flat
 // offset off_t, so the shifted operand of tap t is x_pad itself read from off_t on: rows of A
 // read in place by the micro-kernel, one row per input channel. grad_out is laid out on the same
-// positions (zeros at the pad positions, so their products vanish) and packed once per sample
-// as the B panels that all taps and all input channels share. The sum runs over a few pad
-// positions per row (6% more work at 16x16, 12% at 8x8) instead of copying 9 shifted planes.
+// positions and packed once per sample as the B panels that all taps and input channels share,
+// in one variant per horizontal kernel offset with zeros where that offset leaves the row (a
+// read past a row's end lands in the next row, and must not count). No im2col, and no extra
+// positions in the sum (pad columns cost 6% at 16x16, 12% at 8x8).
 //
 // Determinism: a C tile (12 input x 32 output channels of one tap) is owned by one task, which
 // adds samples and blocks of positions in a fixed order; the thread count changes nothing.
@@ -20,13 +20,6 @@
 #include "tensor/cpu/conv_direct.h"
 #include "tensor/cpu/gemm_kernels.h"
 #include "tensor/cpu/parallel.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define TRIP_CONV_GW_AVX512 __attribute__((target("avx512f")))
-#else
-#define TRIP_CONV_GW_AVX512
-#endif
 
 namespace trip::cpu::conv_direct {
 namespace {
@@ -42,63 +35,41 @@ KernelSet<T> kernels() {
     return gemm_detail::avx512_kernels_f64();
 }
 
-// The padded layout of one channel volume: dims (D + 2 p_d) x (H + p_h) x (W + p_w), data at
-// (d + p_d, h + p_h, w + p_w).
+// The padded layout of one channel volume: p_w elements of slack, then dims (D + 2 p_d) x
+// (H + p_h) x W with data at (d + p_d, h + p_h, w), then slack. Rows get no pad columns: a tap
+// reading past a row's end lands in the neighbouring row, and grad_out is zeroed there instead,
+// in one B variant per horizontal offset (so the sum runs over no extra positions).
 struct Padded {
-  int64_t Hp, Wp, vol;  // row and plane extents, channel stride
-  int64_t first, K;     // flat index of position (0, 0, 0); positions from there to the last
-  std::vector<int64_t> off;
+  int64_t Hp, vol;   // rows per plane, channel stride
+  int64_t first, K;  // flat index of position (0, 0, 0); positions from there to the last
+  std::vector<int64_t> off, col;  // per tap: flat offset; per kw: horizontal offset
 };
 
 Padded padded(const Shape& s) {
   Padded p{};
-  p.Wp = s.in[2] + s.p[2], p.Hp = s.in[1] + s.p[1];
+  const int64_t W = s.in[2], lead = s.p[2];
+  p.Hp = s.in[1] + s.p[1];
   // + slack: the last position's farthest tap reads p_h rows and p_w columns past the volume.
-  p.vol = (s.in[0] + 2 * s.p[0]) * p.Hp * p.Wp + s.p[1] * p.Wp + s.p[2];
-  p.first = (s.p[0] * p.Hp + s.p[1]) * p.Wp + s.p[2];
-  const int64_t last =
-      ((s.in[0] - 1 + s.p[0]) * p.Hp + s.in[1] - 1 + s.p[1]) * p.Wp + s.in[2] - 1 + s.p[2];
+  p.vol = lead + (s.in[0] + 2 * s.p[0]) * p.Hp * W + s.p[1] * W + s.p[2];
+  p.first = lead + (s.p[0] * p.Hp + s.p[1]) * W;
+  const int64_t last = lead + ((s.in[0] - 1 + s.p[0]) * p.Hp + s.in[1] - 1 + s.p[1]) * W + W - 1;
   p.K = last - p.first + 1;
   for (int64_t kd = 0; kd < s.k[0]; ++kd)
     for (int64_t kh = 0; kh < s.k[1]; ++kh)
       for (int64_t kw = 0; kw < s.k[2]; ++kw)
-        p.off.push_back(((kd * s.d[0] - s.p[0]) * p.Hp + kh * s.d[1] - s.p[1]) * p.Wp +
-                        kw * s.d[2] - s.p[2]);
+        p.off.push_back(((kd * s.d[0] - s.p[0]) * p.Hp + kh * s.d[1] - s.p[1]) * W + kw * s.d[2] -
+                        s.p[2]);
+  for (int64_t kw = 0; kw < s.k[2]; ++kw) p.col.push_back(kw * s.d[2] - s.p[2]);
   return p;
 }
 
-// n elements from src to dst (no overlap). Rows here are short (8 to 64 elements): masked
-// vector moves beat a memcpy call per row (measured 10% of grad_weight at 8x8).
+// dst (one padded volume, zeroed by the caller) <- src (one D x H x W volume): whole planes.
 template <typename T>
-TRIP_CONV_GW_AVX512 void copy_row(const T* src, T* dst, int64_t n) {
-#if defined(__x86_64__) || defined(__i386__)
-  constexpr int64_t kL = 64 / sizeof(T);
-  int64_t j = 0;
-  for (; j + kL <= n; j += kL) _mm512_storeu_si512(dst + j, _mm512_loadu_si512(src + j));
-  if (j == n) return;
-  if constexpr (sizeof(T) == 4) {
-    const __mmask16 m = __mmask16((1u << (n - j)) - 1);
-    _mm512_mask_storeu_epi32(dst + j, m, _mm512_maskz_loadu_epi32(m, src + j));
-  } else {
-    const __mmask8 m = __mmask8((1u << (n - j)) - 1);
-    _mm512_mask_storeu_epi64(dst + j, m, _mm512_maskz_loadu_epi64(m, src + j));
-  }
-#else
-  std::memcpy(dst, src, sizeof(T) * n);
-#endif
-}
-
-// dst (one padded volume, zeroed by the caller) <- src (one D x H x W volume).
-template <typename T>
-TRIP_CONV_GW_AVX512 void scatter(const T* src, T* dst, const Shape& s, const Padded& p) {
-  if (s.p[1] == 0 && s.p[2] == 0) {  // e.g. (3,1,1): the planes lie back to back
-    std::memcpy(dst + s.p[0] * p.Hp * p.Wp, src, sizeof(T) * s.in[0] * s.in[1] * s.in[2]);
-    return;
-  }
+void scatter(const T* src, T* dst, const Shape& s, const Padded& p) {
+  const int64_t plane = s.in[1] * s.in[2];
   for (int64_t d = 0; d < s.in[0]; ++d)
-    for (int64_t h = 0; h < s.in[1]; ++h)
-      copy_row(src + (d * s.in[1] + h) * s.in[2],
-               dst + ((d + s.p[0]) * p.Hp + h + s.p[1]) * p.Wp + s.p[2], s.in[2]);
+    std::memcpy(dst + s.p[2] + ((d + s.p[0]) * p.Hp + s.p[1]) * s.in[2], src + d * plane,
+                sizeof(T) * plane);
 }
 
 template <typename T>
@@ -110,9 +81,9 @@ void grad_weight_gemm(const T* go, const T* x, T* gw, const Shape& s) {
   const int64_t KK = int64_t(p.off.size()), L = s.in[0] * s.in[1] * s.in[2];
   const int64_t cg_in = s.C_in / s.G, cg_out = s.C_out / s.G;
   const int64_t ib = (cg_in + mr - 1) / mr, ob = (cg_out + nr - 1) / nr;  // per group
-  // Per sample: padded x [C_in][vol] and packed grad_out [G][ob][K][nr]. A part of samples fits
-  // in ~1 MiB (L2), at least one sample.
-  const int64_t xs = s.C_in * p.vol, bs = s.G * ob * p.K * nr;
+  // Per sample: padded x [C_in][vol] and packed grad_out [kw][G][ob][K][nr]. A part of samples
+  // fits in ~1 MiB (L2), at least one sample.
+  const int64_t KW = s.k[2], xs = s.C_in * p.vol, bs = KW * s.G * ob * p.K * nr;
   const int64_t per_part =
       std::clamp<int64_t>((int64_t(1) << 20) / (int64_t(sizeof(T)) * (xs + bs)), 1, s.N);
   // Blocks of positions (fixed by the shape): the B panel of a block stays in L1.
@@ -144,8 +115,16 @@ void grad_weight_gemm(const T* go, const T* x, T* gw, const Shape& s) {
         row.assign(cg_out * p.vol, T(0));
         for (int64_t co = 0; co < cg_out; ++co)
           scatter(go + ((n0 + n) * s.C_out + grp * cg_out + co) * L, row.data() + co * p.vol, s, p);
-        gemm_detail::pack_panels(int(nr), cg_out, p.K, row.data() + p.first, p.vol, 1,
-                                 bpack + n * bs + grp * ob * p.K * nr);
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          T* dst = bpack + n * bs + (kw * s.G + grp) * ob * p.K * nr;
+          gemm_detail::pack_panels(int(nr), cg_out, p.K, row.data() + p.first, p.vol, 1, dst);
+          // Zero the positions whose input column w + col lies outside the row.
+          for (int64_t k = 0; k < p.K; ++k) {
+            const int64_t w = (p.first + k - s.p[2]) % s.in[2] + p.col[size_t(kw)];
+            if (w >= 0 && w < s.in[2]) continue;
+            for (int64_t o = 0; o < ob; ++o) std::fill_n(dst + (o * p.K + k) * nr, nr, T(0));
+          }
+        }
       }
     });
     // One task per C tile (group, panel of nr outputs, tap, block of mr input channels): enough
@@ -161,7 +140,7 @@ void grad_weight_gemm(const T* go, const T* x, T* gw, const Shape& s) {
         T* c = gwt.data() + (t * s.C_in + grp * cg_in + b * mr) * cg_out + o * nr;
         for (int64_t n = 0; n < samples; ++n) {
           const T* a = xpad + n * xs + (grp * cg_in + b * mr) * p.vol + p.first + p.off[size_t(t)];
-          const T* bp = bpack + n * bs + (grp * ob + o) * p.K * nr;
+          const T* bp = bpack + n * bs + ((t % KW * s.G + grp) * ob + o) * p.K * nr;
           for (int64_t k0 = 0; k0 < p.K; k0 += kc)
             kernel(std::min(kc, p.K - k0), a + k0, p.vol, bp + k0 * nr, nr, c, cg_out, m, n_cols,
                    true);
