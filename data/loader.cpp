@@ -79,6 +79,32 @@ struct Loader::State {
   bool stop = false;
   std::vector<std::thread> threads;
 
+  // The shuffled order of the epochs being built (at most two at an epoch boundary), computed
+  // once per epoch rather than per batch: an epoch of a large dataset is millions of indices.
+  std::mutex order_mutex;
+  std::map<int64_t, std::shared_ptr<const std::vector<int64_t>>> orders;
+
+  std::shared_ptr<const std::vector<int64_t>> order(int64_t epoch) {
+    std::lock_guard lock(order_mutex);
+    auto it = orders.find(epoch);
+    if (it != orders.end()) return it->second;
+    auto made = std::make_shared<const std::vector<int64_t>>(
+        epoch_order(videos, options.seed, epoch, options.shuffle));
+    orders[epoch] = made;
+    while (orders.size() > 2) orders.erase(orders.begin());  // batches come in epoch order
+    return made;
+  }
+
+  void stop_threads() {
+    {
+      std::lock_guard lock(mutex);
+      stop = true;
+    }
+    room.notify_all();
+    for (std::thread& t : threads) t.join();
+    threads.clear();
+  }
+
   void work(const Loader& self) {
     while (true) {
       int64_t g;
@@ -141,17 +167,15 @@ Loader::Loader(std::shared_ptr<const ClipDataset> dataset, LoaderOptions options
                start->epoch, start->batch, s.per_epoch);
     s.next_claim = s.next_return = start->epoch * s.per_epoch + start->batch;
   }
-  for (int t = 0; t < options.threads; ++t) s.threads.emplace_back([this] { s_->work(*this); });
+  try {
+    for (int t = 0; t < options.threads; ++t) s.threads.emplace_back([this] { s_->work(*this); });
+  } catch (...) {  // a thread that could not start: join the others before the error leaves
+    s.stop_threads();
+    throw;
+  }
 }
 
-Loader::~Loader() {
-  {
-    std::lock_guard lock(s_->mutex);
-    s_->stop = true;
-  }
-  s_->room.notify_all();
-  for (std::thread& t : s_->threads) t.join();
-}
+Loader::~Loader() { s_->stop_threads(); }
 
 int64_t Loader::batches_per_epoch() const { return s_->per_epoch; }
 const std::vector<int64_t>& Loader::videos() const { return s_->videos; }
@@ -162,9 +186,10 @@ LoaderPosition Loader::position() const {
 }
 
 Batch Loader::make_batch(int64_t epoch, int64_t batch) const {
-  const State& s = *s_;
-  const std::vector<int64_t> order =
-      epoch_order(s.videos, s.options.seed, epoch, s.options.shuffle);
+  State& s = *s_;
+  TRIP_CHECK(epoch >= 0, "loader over {}: epoch {} is negative", s.dataset->path(), epoch);
+  const std::shared_ptr<const std::vector<int64_t>> shared_order = s.order(epoch);
+  const std::vector<int64_t>& order = *shared_order;
   const int64_t B = s.options.batch_size, first = batch * B;
   const int64_t count = std::min<int64_t>(B, int64_t(order.size()) - first);
   TRIP_CHECK(batch >= 0 && batch < s.per_epoch && count > 0,
