@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   });
   trip::cli::add_data_commands(app);
   trip::cli::add_train_command(app);
+  trip::cli::add_sample_command(app);
   trip::cli::add_inspect_command(app);
   try {
     app.parse(argc, argv);

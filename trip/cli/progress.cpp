@@ -16,10 +16,12 @@ std::string format_duration(double seconds) {
   return fmt::format("{}s", s);
 }
 
-Progress::Progress(std::string label, int64_t total, int64_t every)
+Progress::Progress(std::string label, int64_t total, int64_t every, int64_t initial)
     : label_(std::move(label)),
       total_(total),
       every_(every < 1 ? 1 : every),
+      start_done_(initial),
+      last_done_(initial),
       tty_(::isatty(::fileno(stdout)) == 1),
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
@@ -27,16 +29,10 @@ Progress::Progress(std::string label, int64_t total, int64_t every)
 double Progress::rate() const {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const int64_t done = start_done_ < 0 ? 0 : last_done_ - start_done_;
-  return seconds > 0 ? double(done) / seconds : 0;
+  return seconds > 0 ? double(last_done_ - start_done_) / seconds : 0;
 }
 
 void Progress::update(int64_t done, const std::string& detail) {
-  // Rate and ETA count from the first update, so a resumed run's rate is its own.
-  if (start_done_ < 0) {
-    start_done_ = done > 0 ? done - 1 : 0;
-    start_ = std::chrono::steady_clock::now();
-  }
   last_done_ = done;
   const double r = rate();
   const double eta = r > 0 ? double(total_ - done) / r : NAN;

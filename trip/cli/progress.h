@@ -10,7 +10,8 @@ namespace trip::cli {
 
 class Progress {
  public:
-  Progress(std::string label, int64_t total, int64_t every = 10);
+  // `initial`: already done before this run (a resumed training run); rate and ETA count from it.
+  Progress(std::string label, int64_t total, int64_t every = 10, int64_t initial = 0);
   // `done` of total finished; `detail` is shown after the rate (e.g. "loss 0.1234").
   void update(int64_t done, const std::string& detail = "");
   void finish(const std::string& detail = "");  // ends the bar line
@@ -18,7 +19,7 @@ class Progress {
 
  private:
   std::string label_;
-  int64_t total_, every_, start_done_ = -1, last_done_ = 0;
+  int64_t total_, every_, start_done_, last_done_;
   bool tty_;
   std::chrono::steady_clock::time_point start_, last_draw_;
 };

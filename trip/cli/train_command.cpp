@@ -139,7 +139,7 @@ void train(const TrainArgs& args) {
 
   interrupted = false;
   auto previous = std::signal(SIGINT, on_interrupt);
-  Progress progress("train", config.steps, config.log_every);
+  Progress progress("train", config.steps, config.log_every, trainer.step());
   double loss_sum = 0, norm_sum = 0;
   int64_t counted = 0;
   try {
