@@ -72,6 +72,11 @@ TEST_CASE("results are bitwise identical with 1 and 2 threads") {
        [&] {
          return std::vector<Tensor>{trip::sum(big, {0}), trip::sum(big, {1})};
        }},
+      {"column sums: a bias gradient [4, 2048, 64] -> [64], mean over dim 1 of [3, 5000, 7]",
+       [&] {
+         return std::vector<Tensor>{trip::sum(input({4, 2048, 64}, 8), {0, 1}),
+                                    trip::mean(input({3, 5000, 7}, 9), {1})};
+       }},
       {"mean, var, norm of 1e6 elements",
        [&] {
          return std::vector<Tensor>{trip::mean(big), trip::var(big), trip::norm(big, 3.0)};

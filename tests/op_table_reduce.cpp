@@ -30,6 +30,12 @@ std::vector<Case> dim_set_cases(Domain d, bool empty_reduction_ok) {
       {"40001 all", {in({40001}, d)}, {.dims = {}}},
       {"257x300 dim 1", {in({257, 300}, d)}, {.dims = {1}}},
       {"8x2500 dim 0", {in({8, 2500}, d)}, {.dims = {0}}},
+      // Column reductions split into row chunks (256 rows at <= 128 columns): a partial last
+      // chunk, several outer slices, two column tiles with a tail.
+      {"600x70 dim 0", {in({600, 70}, d)}, {.dims = {0}}},
+      {"3x300x9 dim 1", {in({3, 300, 9}, d)}, {.dims = {1}}},
+      {"2x37x1030 dims 0,1", {in({2, 37, 1030}, d)}, {.dims = {0, 1}}},
+      {"specials dim 0", {in({8, 2}, Domain::special)}, {.dims = {0}}, false},
   };
   if (empty_reduction_ok) cases.push_back({"0x3 dim 0", {in({0, 3}, d)}, {.dims = {0}}});
   return cases;

@@ -135,6 +135,37 @@ TEST_CASE("f32 reductions: NaN wins, inf does not fool the NaN check, long rows"
   CHECK(got == doctest::Approx(want).epsilon(1e-6));  // a plain float loop is off by ~1e-3
 }
 
+TEST_CASE("f32 column sums: f32 chunks redone in double on overflow, NaN and inf kept, accurate") {
+  // Columns [rows, 3]: col 0 overflows f32 halfway (the double sum does not), col 1 holds an inf,
+  // col 2 a NaN. 700 rows: three row chunks, each summed in f32 first.
+  const int64_t rows = 700;
+  std::vector<float> v(size_t(rows * 3), 1.0f);
+  v[0] = 3e38f, v[3] = 3e38f, v[6] = -3e38f;  // col 0: 3e38 + 3e38 - 3e38 + 697
+  v[size_t(400 * 3 + 1)] = std::numeric_limits<float>::infinity();
+  v[size_t(650 * 3 + 2)] = std::numeric_limits<float>::quiet_NaN();
+  const Tensor s = ops::sum(from_vector(v, {rows, 3}), {0});
+  const std::vector<float> got = s.to_vector<float>();
+  const std::vector<float> mean = ops::mean(from_vector(v, {rows, 3}), {0}).to_vector<float>();
+  CHECK(mean[0] == doctest::Approx((3e38 + 697) / rows));
+  CHECK(got[0] == doctest::Approx(3e38));
+  CHECK(got[1] == std::numeric_limits<float>::infinity());
+  CHECK(std::isnan(got[2]));
+  // Long columns: the f32 runs stay short, so the sums match a double reference closely (a plain
+  // float loop over 20000 rows is off by ~1e-4), also with large cancellations inside a run.
+  for (bool cancel : {false, true}) {
+    const int64_t n = 20000;
+    std::vector<float> big(size_t(n * 4));
+    std::vector<double> want(4, 0.0);
+    for (size_t i = 0; i < big.size(); ++i) {
+      big[i] = float((cancel ? (i % 3 == 0 ? 1e4 : -5e3) : 1.0) + double(i % 7) * 0.1);
+      want[i % 4] += big[i];
+    }
+    const std::vector<float> cols = ops::sum(from_vector(big, {n, 4}), {0}).to_vector<float>();
+    for (size_t c = 0; c < 4; ++c)
+      CHECK(cols[c] == doctest::Approx(want[c]).epsilon(cancel ? 1e-5 : 1e-6));
+  }
+}
+
 TEST_CASE("CPU memory statistics count tensors in use and their peak") {
   const CpuMemoryStats before = cpu_memory_stats();
   CHECK(before.peak >= before.in_use);

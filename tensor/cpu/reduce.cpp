@@ -1,9 +1,12 @@
 // CPU reductions over the [outer, reduced, inner] geometry. Sums accumulate in double for every
-// floating dtype below f64 (accuracy at no cost: the loops are memory-bound). Long rows are cut
-// into fixed blocks whose partial results are combined in order, so the result does not depend on
-// the number of threads.
+// floating dtype below f64 (accuracy at no cost: the loops are memory-bound), except that f32 sums
+// first run in f32 over short runs of at most 512 values (reduce_block_f32, reduce_columns). Long
+// rows and long columns are cut into fixed blocks whose partial results are combined in order, so
+// the result does not depend on the number of threads.
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "tensor/convert.h"
@@ -114,6 +117,98 @@ A reduce_span(const T* x, int64_t n) {
   return total;
 }
 
+// Column reductions (the reduced axis is not innermost: sum over leading axes, as the gradient of
+// a broadcast bias). Work items are (outer, tile of <= kTile columns, chunk of rows); each sums its
+// rows into per-column accumulators, vectorised along the columns. With more than one chunk the
+// chunk partials go to a buffer and are combined in chunk order, so the rows are split over the
+// threads too (a Linear bias's gradient [rows, out] -> [out] has outer 1 and one tile) and the
+// result depends only on the shape, never on the thread count. f32 sums accumulate in f32 over at
+// most kRowChunk rows per column (as the inner path's lanes over at most 512 values), then in
+// double; a column whose f32 sum is not finite (NaN, inf or an overflow) is redone in double.
+constexpr int64_t kTile = 1024;
+constexpr int64_t kRowChunk = 256;
+
+template <ReduceOp Op, typename T, typename A, typename Finish>
+void reduce_columns(const T* x, T* y, ReduceGeometry g, Finish finish) {
+  const int64_t R = g.reduced, I = g.inner, tile = std::min(I, kTile);
+  const int64_t tiles = (I + tile - 1) / tile;
+  // Rows per chunk: about kElementwiseGrain elements, at least 64 rows (partials, in A, then cost
+  // at most 1/16 of the input's traffic to write and read back).
+  const int64_t rows = std::clamp<int64_t>(kElementwiseGrain / tile, 64, kRowChunk);
+  const int64_t chunks = std::max<int64_t>(1, (R + rows - 1) / rows);
+  constexpr bool kF32Sum =
+      std::is_same_v<T, float> && (Op == ReduceOp::sum || Op == ReduceOp::mean);
+  // Sums rows [r0, r1) of columns [i0, i0 + n) of outer slice o into acc.
+  auto chunk_sum = [&](int64_t o, int64_t i0, int64_t n, int64_t r0, int64_t r1, A* acc) {
+    const T* base = x + o * R * I + i0;
+    if constexpr (kF32Sum) {
+      float f[kTile];
+      std::fill(f, f + n, 0.0f);
+      for (int64_t r = r0; r < r1; ++r) {
+        const float* row = base + r * I;
+#pragma omp simd
+        for (int64_t i = 0; i < n; ++i) f[i] += row[i];
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        if (std::isfinite(f[i])) {
+          acc[i] = A(f[i]);
+        } else {
+          A s = 0;
+          for (int64_t r = r0; r < r1; ++r) s += A(base[r * I + i]);
+          acc[i] = s;
+        }
+      }
+    } else {
+      std::fill(acc, acc + n, identity<Op, A>());
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* row = base + r * I;
+        for (int64_t i = 0; i < n; ++i) acc[i] = combine<Op, A>(acc[i], A(row[i]));
+      }
+    }
+  };
+  const int64_t per_item = std::min(R, rows) * tile;
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(per_item, 1));
+  if (chunks == 1) {
+    parallel_for(g.outer * tiles, grain, [&](int64_t t0, int64_t t1) {
+      A acc[kTile];
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t o = t / tiles, i0 = (t % tiles) * tile, n = std::min(tile, I - i0);
+        chunk_sum(o, i0, n, 0, R, acc);
+        for (int64_t i = 0; i < n; ++i) y[o * I + i0 + i] = finish(acc[i]);
+      }
+    });
+    return;
+  }
+  // partial[(o * chunks + c) * I + i]: the sum of chunk c of column i of outer slice o.
+  std::unique_ptr<A[]> partial(new A[size_t(g.outer * chunks * I)]);  // every entry is written
+  parallel_for(g.outer * tiles * chunks, grain, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t c = t % chunks, rest = t / chunks;
+      const int64_t o = rest / tiles, i0 = (rest % tiles) * tile, n = std::min(tile, I - i0);
+      chunk_sum(o, i0, n, c * rows, std::min(R, (c + 1) * rows),
+                &partial[size_t((o * chunks + c) * I + i0)]);
+    }
+  });
+  // Combined in chunk order, vectorised along the columns: blocks of 256 columns.
+  constexpr int64_t kCols = 256;
+  const int64_t blocks = (I + kCols - 1) / kCols;
+  parallel_for(g.outer * blocks, std::max<int64_t>(1, kElementwiseGrain / (chunks * kCols)),
+               [&](int64_t b0, int64_t b1) {
+                 A total[kCols];
+                 for (int64_t b = b0; b < b1; ++b) {
+                   const int64_t o = b / blocks, i0 = (b % blocks) * kCols;
+                   const int64_t n = std::min(kCols, I - i0);
+                   const A* part = &partial[size_t(o * chunks * I + i0)];
+                   std::copy(part, part + n, total);
+                   for (int64_t c = 1; c < chunks; ++c) {
+                     const A* row = part + c * I;
+                     for (int64_t i = 0; i < n; ++i) total[i] = combine<Op, A>(total[i], row[i]);
+                   }
+                   for (int64_t i = 0; i < n; ++i) y[o * I + i0 + i] = finish(total[i]);
+                 }
+               });
+}
+
 template <ReduceOp Op, typename T>
 void reduce_typed(const Tensor& in, const Tensor& out, ReduceGeometry g) {
   using A = acc_t<T>;
@@ -148,22 +243,7 @@ void reduce_typed(const Tensor& in, const Tensor& out, ReduceGeometry g) {
                  });
     return;
   }
-  // Reduced axis is not innermost: accumulate whole inner rows, vectorised along inner.
-  int64_t tile = 1024;
-  int64_t tiles_per_outer = (I + tile - 1) / tile;
-  parallel_for(g.outer * tiles_per_outer, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<A> acc(tile);
-    for (int64_t t = t0; t < t1; ++t) {
-      int64_t o = t / tiles_per_outer, i0 = (t % tiles_per_outer) * tile;
-      int64_t n = std::min(tile, I - i0);
-      std::fill(acc.begin(), acc.begin() + n, identity<Op, A>());
-      for (int64_t r = 0; r < R; ++r) {
-        const T* row = x + (o * R + r) * I + i0;
-        for (int64_t i = 0; i < n; ++i) acc[i] = combine<Op, A>(acc[i], A(row[i]));
-      }
-      for (int64_t i = 0; i < n; ++i) y[o * I + i0 + i] = finish(acc[i]);
-    }
-  });
+  reduce_columns<Op, T, A>(x, y, g, finish);
 }
 
 }  // namespace
