@@ -1,6 +1,7 @@
 // matmul with NumPy semantics: 1-d operands gain and then lose a dim, batch dims broadcast. The
 // kernels see [B, M, K] @ [B, K, N]; broadcast batches keep stride 0 whenever the layout allows,
-// so a weight shared by every batch entry is never copied.
+// so a weight shared by every batch entry is never copied (and when the batch's rows are evenly
+// spaced, they make one tall matrix: one product instead of a batch of small ones).
 #include "tensor/backend.h"
 #include "tensor/ops.h"
 
@@ -45,6 +46,11 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (out.numel() > 0) {
     if (k == 0) {
       backend(a.device()).fill(out, 0.0);
+    } else if (count > 1 && y3.stride(0) == 0 && x3.stride(0) == m * x3.stride(1)) {
+      // One matrix b shared by the whole batch (a Linear weight on [B, T, K]): a single
+      // [count * m, k] @ [k, n] product, not count small ones that each pack b again.
+      backend(a.device())
+          .matmul(view(x3, {1, count * m, k}), narrow(y3, 0, 0, 1), view(out, {1, count * m, n}));
     } else {
       backend(a.device()).matmul(x3, y3, view(out, {count, m, n}));
     }

@@ -69,6 +69,7 @@ std::vector<OpInfo> matmul_ops() {
       [](const Host& a, const Host& b) { return ref::matmul(ref::transpose(a, -1, -2), b); },
       {{"13x7,13x5", {in({13, 7}), in({13, 5})}},
        {"3x5x4,3x5x6", {in({3, 5, 4}), in({3, 5, 6})}},
+       {"3x5x4,5x6 (batch rows not one tall matrix)", {in({3, 5, 4}), in({5, 6})}},
        {"129x65,129x67", {in({129, 65}), in({129, 67})}}}));
   ops.push_back(matmul_op(
       "matmul(a,b^T)",
