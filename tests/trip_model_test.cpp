@@ -95,7 +95,9 @@ TEST_CASE("TripModel: sampling is deterministic for a seed, with and without gui
   const Tensor first = trip::clamp(ops::randn({2, 2, 8, 8}), -1, 1);
   const Tensor context = model.encode_captions(caption_ids(2, 4));
   int calls = 0;
-  SampleOptions options{.steps = 4, .seed = 9};
+  SampleOptions options;
+  options.steps = 4;
+  options.seed = 9;
   options.progress = [&](int, int) { ++calls; };
   const Tensor a = model.sample(first, context, options);
   CHECK(calls == 4);

@@ -91,7 +91,11 @@ void sample(const SampleArgs& a) {
         a.ckpt);
   }
   Progress progress("sample", a.steps, std::max<int64_t>(1, a.steps / 5));
-  SampleOptions options{.steps = a.steps, .eta = a.eta, .guidance = a.guidance, .seed = a.seed};
+  SampleOptions options;
+  options.steps = a.steps;
+  options.eta = a.eta;
+  options.guidance = a.guidance;
+  options.seed = a.seed;
   options.progress = [&](int step, int) { progress.update(step); };
   const Tensor videos = model.sample(firsts, context, options);  // [n, 3, N, S, S]
   progress.finish();
