@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   trip::cli::add_train_command(app);
   trip::cli::add_sample_command(app);
   trip::cli::add_inspect_command(app);
+  trip::cli::add_eval_command(app);
+  trip::cli::add_ablate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

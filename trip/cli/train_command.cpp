@@ -18,6 +18,7 @@
 #include "trip/cli/loss_plot.h"
 #include "trip/cli/progress.h"
 #include "trip/cli/run_folder.h"
+#include "trip/cli/train_run.h"  // TrainArgs, run_training (shared with `trip ablate`)
 #include "trip/trainer.h"
 
 namespace trip::cli {
@@ -30,13 +31,6 @@ extern "C" void on_interrupt(int) {
   interrupted = true;
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C stops at once
 }
-
-struct TrainArgs {
-  std::string config = "tiny", data, out;
-  int64_t steps = 0, batch = 0;
-  bool resume = false;
-  int loader_threads = 2;
-};
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -68,7 +62,9 @@ void save(Trainer& trainer, RunFolder& run, const data::Loader& loader) {
   save_loss_plot(run.losses(), run.path("loss.png"));
 }
 
-void train(const TrainArgs& args) {
+}  // namespace
+
+void run_training(const TrainArgs& args) {
   RunFolder run(args.out);
   const std::optional<std::string> latest = run.latest_checkpoint();
   TRIP_CHECK(!latest || args.resume,
@@ -186,8 +182,6 @@ void train(const TrainArgs& args) {
                               run.path("metrics.jsonl"), run.path("loss.png")));
 }
 
-}  // namespace
-
 void add_train_command(CLI::App& app) {
   CLI::App* cmd =
       app.add_subcommand("train", "Train TRIP on a clip dataset (HDF5, see `trip data`)");
@@ -207,7 +201,7 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--loader-threads", args->loader_threads, "background threads building batches")
       ->capture_default_str()
       ->check(CLI::Range(0, 64));
-  cmd->callback([args] { train(*args); });
+  cmd->callback([args] { run_training(*args); });
 }
 
 }  // namespace trip::cli
