@@ -29,8 +29,11 @@ namespace {
 // core; rows of 256 keys keep the softmax loops long enough to vectorise well.
 constexpr int64_t kTileQ = 64;
 constexpr int64_t kTileK = 256;
-// Backward holds P, dP and dS blocks together: square, smaller tiles.
-constexpr int64_t kBwdTile = 64;
+// Backward holds P, dP and dS blocks together: square tiles, 2 x 64 KiB. 128 rather than 64: with
+// the tiny heads of small UNets (head dim 8..16) each block's five GEMMs are short, and larger
+// blocks halve their per-call packing; measured 10% faster backward at 128 heads x 1024 x 2048 x
+// 16 (256 gains no more).
+constexpr int64_t kBwdTile = 128;
 // Problems with Lq * Lk up to this many scores per batch-head use the batched short path.
 constexpr int64_t kShortScores = kTileQ * kTileK;
 
