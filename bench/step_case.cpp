@@ -17,6 +17,7 @@
 #include <fmt/core.h>
 #include <omp.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -45,6 +46,14 @@ using Tensors = std::vector<Tensor>;
 
 double ms_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// CPU time of the whole process (all threads), ms: on a shared machine it is much steadier than
+// wall time, which there measures the scheduler as much as the work.
+double process_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) * 1e-6;
 }
 
 double median(std::vector<double> v) {
@@ -166,7 +175,8 @@ std::vector<Part> record_parts(const TripModel& model, const Tensor& clip, const
 }
 
 struct PartTiming {
-  double fwd_ms = 0, fwd_bwd_ms = 0;
+  double fwd_ms = 0, fwd_bwd_ms = 0;          // wall
+  double fwd_cpu_ms = 0, fwd_bwd_cpu_ms = 0;  // process CPU time
 };
 
 PartTiming time_part(const Part& part, int repeats, nn::AdamW& opt,
@@ -184,22 +194,27 @@ PartTiming time_part(const Part& part, int repeats, nn::AdamW& opt,
     return in;
   };
   auto time = [&](bool backward) {
-    std::vector<double> times;
+    std::vector<double> times, cpu_times;
     for (int i = 0; i < repeats + 2; ++i) {  // 2 warm-ups
       Tensors in = fresh_inputs();
       sync();
+      const double cpu_start = process_cpu_ms();
       const auto start = Clock::now();
       Tensors out = part.fn(in);
       if (backward) run_backward(out, grads);
       sync();
       const auto stop = Clock::now();
+      const double cpu_stop = process_cpu_ms();
       out.clear();
       opt.zero_grad();
-      if (i >= 2) times.push_back(ms_between(start, stop));
+      if (i >= 2)
+        times.push_back(ms_between(start, stop)), cpu_times.push_back(cpu_stop - cpu_start);
     }
-    return median(times);
+    return std::pair{median(times), median(cpu_times)};
   };
-  return {time(false), time(true)};
+  auto [f, fc] = time(false);
+  auto [fb, fbc] = time(true);
+  return {f, fb, fc, fbc};
 }
 
 }  // namespace
@@ -238,14 +253,15 @@ int run_step(const StepOptions& o) {
   const Tensor ids =
       ops::to(random_captions(B, config.context_length, config.caption.vocab_size, rng), dev);
 
-  std::vector<double> step_ms, fwd_ms, bwd_ms, opt_ms;
+  std::vector<double> step_ms, fwd_ms, bwd_ms, opt_ms, cpu_ms;
   double loss_value = 0;
   for (int i = 0; i < o.repeats + 2; ++i) {
     if (i == 2) {  // after the warm-up: the AdamW moments exist, the caches are warm
       reset_peak_memory_stats(dev);
-      step_ms.clear(), fwd_ms.clear(), bwd_ms.clear(), opt_ms.clear();
+      step_ms.clear(), fwd_ms.clear(), bwd_ms.clear(), opt_ms.clear(), cpu_ms.clear();
     }
     sync();
+    const double cpu0 = process_cpu_ms();
     const auto t0 = Clock::now();
     const Tensor context = model.encode_captions(ids);
     Tensor loss = model.loss(clip, t, noise, context);
@@ -258,6 +274,7 @@ int run_step(const StepOptions& o) {
     opt.zero_grad();
     sync();
     const auto t3 = Clock::now();
+    cpu_ms.push_back(process_cpu_ms() - cpu0);
     loss_value = loss.item<double>();
     step_ms.push_back(ms_between(t0, t3));
     fwd_ms.push_back(ms_between(t0, t1));
@@ -275,9 +292,9 @@ int run_step(const StepOptions& o) {
         "{{\"case\": \"step_{}\", \"device\": \"{}\", \"threads\": {}, \"batch\": {}, \"frames\": "
         "{}, \"size\": {}, \"parameters\": {}, \"median_ms\": {:.2f}, \"it_per_s\": {:.3f}, "
         "\"forward_ms\": {:.2f}, \"backward_ms\": {:.2f}, \"optimizer_ms\": {:.2f}, "
-        "\"peak_bytes\": {}, \"peak_rss_bytes\": {}, \"loss\": {:.5f}}}\n",
+        "\"cpu_ms\": {:.2f}, \"peak_bytes\": {}, \"peak_rss_bytes\": {}, \"loss\": {:.5f}}}\n",
         o.preset, dev, threads, B, o.frames, o.size, params, step, 1000.0 / step, median(fwd_ms),
-        median(bwd_ms), median(opt_ms), peak, rss, loss_value);
+        median(bwd_ms), median(opt_ms), median(cpu_ms), peak, rss, loss_value);
   } else {
     fmt::print("trip-bench step: preset {}, batch {}, {} frames of {}x{}, device {} ({} threads)\n",
                o.preset, B, o.frames, o.size, o.size, dev, threads);
@@ -286,17 +303,22 @@ int run_step(const StepOptions& o) {
                model.caption_encoder->num_parameters());
     fmt::print(
         "step: median {:.1f} ms ({:.2f} it/s) over {} steps after 2 warm-ups; forward {:.1f}, "
-        "backward {:.1f}, AdamW + zero_grad {:.1f} ms (medians); loss {:.4f}\n",
-        step, 1000.0 / step, o.repeats, median(fwd_ms), median(bwd_ms), median(opt_ms), loss_value);
+        "backward {:.1f}, AdamW + zero_grad {:.1f} ms (medians); process CPU time {:.1f} ms per "
+        "step; loss {:.4f}\n",
+        step, 1000.0 / step, o.repeats, median(fwd_ms), median(bwd_ms), median(opt_ms),
+        median(cpu_ms), loss_value);
     fmt::print("memory: peak {:.1f} MiB of tensors in use ({}), peak RSS {:.1f} MiB\n",
                double(peak) / (1 << 20), dev.is_cpu() ? "CPU allocator" : "CUDA allocator",
                double(rss) / (1 << 20));
     fmt::print(
         "per part: each part alone on its recorded inputs; fwd = forward with the graph "
-        "recorded, fwd+bwd = plus backward from a fixed random output gradient (medians)\n");
-    fmt::print("{:<30} {:>10} {:>12}\n", "part", "fwd ms", "fwd+bwd ms");
+        "recorded, fwd+bwd = plus backward from a fixed random output gradient (medians; wall "
+        "time, then process CPU time)\n");
+    fmt::print("{:<30} {:>10} {:>12} {:>10} {:>12}\n", "part", "fwd ms", "fwd+bwd ms", "fwd cpu",
+               "fwd+bwd cpu");
   }
   std::fflush(stdout);
+  if (!o.parts) return 0;
 
   std::vector<Part> parts = record_parts(model, clip, t, noise, ids);
   double sum_fwd = 0, sum_fwd_bwd = 0;
@@ -307,10 +329,11 @@ int run_step(const StepOptions& o) {
     if (o.json)
       fmt::print(
           "{{\"case\": \"step_{}/{}\", \"device\": \"{}\", \"fwd_ms\": {:.3f}, \"fwd_bwd_ms\": "
-          "{:.3f}}}\n",
-          o.preset, part.name, dev, pt.fwd_ms, pt.fwd_bwd_ms);
+          "{:.3f}, \"fwd_cpu_ms\": {:.3f}, \"fwd_bwd_cpu_ms\": {:.3f}}}\n",
+          o.preset, part.name, dev, pt.fwd_ms, pt.fwd_bwd_ms, pt.fwd_cpu_ms, pt.fwd_bwd_cpu_ms);
     else
-      fmt::print("{:<30} {:>10.2f} {:>12.2f}\n", part.name, pt.fwd_ms, pt.fwd_bwd_ms);
+      fmt::print("{:<30} {:>10.2f} {:>12.2f} {:>10.2f} {:>12.2f}\n", part.name, pt.fwd_ms,
+                 pt.fwd_bwd_ms, pt.fwd_cpu_ms, pt.fwd_bwd_cpu_ms);
     std::fflush(stdout);
   }
   // The step's forward and forward+backward minus the parts: q_sample, prior, cat, MSE and the

@@ -14,6 +14,7 @@ struct StepOptions {
   int64_t batch = 4, frames = 8, size = 32;
   int repeats = 10;
   bool json = false;
+  bool parts = true;  // false (--no-parts): the step alone
   Device device = kCPU;
 };
 

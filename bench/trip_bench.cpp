@@ -57,7 +57,7 @@ void usage() {
   fmt::print(
       "usage: trip-bench ops|layers [--json] [--filter TEXT] [--repeats N] [--device cpu|cuda]\n"
       "       trip-bench step [--preset tiny] [--batch 4] [--frames 8] [--size 32] [--repeats N]\n"
-      "                       [--json] [--device cpu|cuda]\n"
+      "                       [--no-parts] [--json] [--device cpu|cuda]\n"
       "       trip-bench peak\n");
 }
 
@@ -96,6 +96,8 @@ int main(int argc, char** argv) {
         step.frames = std::stoll(value());
       else if (command == "step" && arg == "--size")
         step.size = std::stoll(value());
+      else if (command == "step" && arg == "--no-parts")
+        step.parts = false;
       else if (arg == "--device")
         dev = Device(value());
       else
