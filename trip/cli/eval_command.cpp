@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <span>
 
+#include "autograd/grad_mode.h"
 #include "data/atomic_file.h"
 #include "data/export.h"
 #include "data/loader.h"
@@ -85,6 +86,7 @@ std::string eval_table(const eval::ClipMetrics& m) {
 }
 
 EvalResult evaluate_checkpoint(const EvalArgs& a) {
+  NoGradGuard no_grad;  // caption encoding too (sample() guards only itself)
   LoadedModel loaded = load_model_file(a.ckpt);
   TripModel& model = *loaded.model;
   const bool ema = !a.no_ema && !loaded.state.ema.empty();
@@ -119,8 +121,10 @@ EvalResult evaluate_checkpoint(const EvalArgs& a) {
   options = data::eval_options(options);
   data::Loader loader(a.data, options);
   const int64_t available = int64_t(loader.videos().size());
-  TRIP_CHECK(available > 0, "{}: no held-out videos (every {}th video of the dataset)", a.data,
-             train.eval_every);
+  TRIP_CHECK(available > 0,
+             "{}: no held-out videos to evaluate on (the run's eval_every is {}; {} videos in the "
+             "dataset)",
+             a.data, train.eval_every, data::ClipDataset(a.data).size());
   const int64_t clips = std::min(a.clips, available);
   if (clips < a.clips) {
     fmt::print("note: the eval split of {} has {} videos; evaluating {} clips, not {}\n", a.data,
