@@ -4,6 +4,8 @@
 
 #include "data/captions.h"
 #include "data/dataset.h"
+#include "data/export.h"
+#include "data/image.h"
 #include "data/import.h"
 #include "data/synthetic.h"
 #include "tensor/error.h"
@@ -63,6 +65,26 @@ void import(const ImportArgs& a) {
   for (const std::string& failure : report.failures) fmt::print("skipped {}\n", failure);
 }
 
+struct ExportArgs {
+  std::string data, out;
+  int64_t video = 0, frame = -1;
+};
+
+void export_video(const ExportArgs& a) {
+  const data::ClipDataset dataset(a.data);
+  TRIP_CHECK(a.video >= 0 && a.video < dataset.size(), "--video {} is outside the {} videos of {}",
+             a.video, dataset.size(), a.data);
+  const data::Video video = dataset.read(a.video);
+  if (a.frame >= 0) {
+    TRIP_CHECK(a.frame < video.frames, "--frame {} is outside the {} frames of video {}", a.frame,
+               video.frames, a.video);
+    data::save_image(data::frame_image(video, a.frame), a.out);
+  } else {
+    data::save_video(video, a.out);
+  }
+  fmt::print("wrote {} (video {}: \"{}\")\n", a.out, a.video, video.caption);
+}
+
 }  // namespace
 
 void add_data_commands(CLI::App& app) {
@@ -111,6 +133,15 @@ void add_data_commands(CLI::App& app) {
   import_cmd->add_flag("--skip-failures", i->skip_failures,
                        "report undecodable files and go on (else the import stops)");
   import_cmd->callback([i] { import(*i); });
+
+  CLI::App* export_cmd = data_cmd->add_subcommand(
+      "export", "Write one video of a dataset as GIF/MP4/PNG strip, or one frame as an image");
+  auto e = std::make_shared<ExportArgs>();
+  export_cmd->add_option("FILE", e->data, "dataset (.h5)")->required()->check(CLI::ExistingFile);
+  export_cmd->add_option("--video", e->video, "index of the video")->capture_default_str();
+  export_cmd->add_option("--frame", e->frame, "write only this frame as an image (.png, .jpg)");
+  export_cmd->add_option("--out", e->out, "file to write (.gif, .mp4, .png)")->required();
+  export_cmd->callback([e] { export_video(*e); });
 
   CLI::App* info_cmd =
       data_cmd->add_subcommand("info", "Describe a dataset: sizes, rates, captions");
