@@ -153,6 +153,16 @@ void unary_backward(UnaryOp op, const Tensor& x, const Tensor& grad_out, const T
       T* op_ = base<T>(grad_x) + grad_x.offset();
       for_each_row<3>(x.shape(), {&x, &grad_out, &grad_x},
                       [&](int64_t n, const int64_t* off, const int64_t* st) {
+                        if constexpr (std::is_same_v<T, float>) {
+                          if (unit_strides<3>(st)) {  // vectorised (vec_math.h)
+                            const float *xr = xp + off[0], *gr = gp + off[1];
+                            float* orow = op_ + off[2];
+#pragma omp simd
+                            for (int64_t i = 0; i < n; ++i)
+                              orow[i] = fast_unary_grad<Op>(xr[i], gr[i], a, b);
+                            return;
+                          }
+                        }
                         for (int64_t i = 0; i < n; ++i) {
                           C xv = C(xp[off[0] + i * st[0]]), gv = C(gp[off[1] + i * st[1]]);
                           op_[off[2] + i * st[2]] = T(math::unary_grad<Op, C>(xv, gv, a, b));

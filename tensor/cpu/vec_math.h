@@ -1,10 +1,14 @@
 // defines: float versions of exp, tanh and erf written in plain arithmetic so that
 // `#pragma omp simd` loops vectorise them (libm calls are opaque and block vectorisation), and
-// fast_unary<Op>, which the CPU f32 kernels use in place of the shared formula where one of these
-// applies. Accuracy (checked in tests/vec_math_test.cpp against libm in double): a few ulp.
+// fast_unary<Op> and fast_unary_grad<Op>, which the CPU f32 kernels use in place of the shared
+// formulas where one of these applies. Accuracy (checked in tests/vec_math_test.cpp against libm in
+// double): a few ulp.
 //
 // exp_approx: Cody-Waite range reduction x = n ln2 + r, |r| <= ln2/2, then a degree-7 Taylor
 // polynomial; underflows to 0 below -103.9 and overflows to inf above 88.72.
+//
+// Always inlined: where GCC's inliner gave up (the GELU gradient: exp and erf in one loop body) it
+// called the scalar function per element and the loop ran 4x slower.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -14,7 +18,7 @@
 namespace trip::cpu {
 
 #pragma omp declare simd
-inline float exp_approx(float x) {
+[[gnu::always_inline]] inline float exp_approx(float x) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693145751953125f;  // ln 2 split in two for an exact n*ln2_hi
   constexpr float kLn2Lo = 1.42860682030941723e-06f;
@@ -47,7 +51,7 @@ inline float exp_approx(float x) {
 // tanh: odd polynomial near 0 (where 1 - 2/(e^2x + 1) would cancel), the exp form elsewhere.
 // The small-|x| coefficients are the classic minimax fit of (tanh(x) - x) / x^3 on [0, 0.625].
 #pragma omp declare simd
-inline float tanh_approx(float x) {
+[[gnu::always_inline]] inline float tanh_approx(float x) {
   float ax = x < 0 ? -x : x;
   float x2 = x * x;
   float p = -5.70498872745e-3f;
@@ -66,7 +70,7 @@ inline float tanh_approx(float x) {
 // own (scripts/fits/erf_rational.py: relative error 8e-8 before float rounding). No exp and one
 // division, so it costs about as much as a silu.
 #pragma omp declare simd
-inline float erf_approx(float x) {
+[[gnu::always_inline]] inline float erf_approx(float x) {
   float c = x < -4.0f ? -4.0f : (x > 4.0f ? 4.0f : x);
   float t = c * c;
   float p = 2.0446964188181038e-06f;
@@ -106,6 +110,39 @@ inline float fast_unary(float x, float a, float b) {
     return 0.5f * x * (1.0f + tanh_approx(0.79788456080286536f * (x + 0.044715f * x * x * x)));
   } else {
     return math::unary<Op, float>(x, a, b);
+  }
+}
+
+// The f32 gradient g * d(Op)/dx the CPU kernels use: math::unary_grad's formulas with the
+// approximations above where libm calls would block vectorisation.
+#pragma omp declare simd
+template <UnaryOp Op>
+inline float fast_unary_grad(float x, float g, float a, float b) {
+  if constexpr (Op == UnaryOp::exp) {
+    return g * exp_approx(x);
+  } else if constexpr (Op == UnaryOp::tanh) {
+    const float t = tanh_approx(x);
+    return g * (1.0f - t * t);
+  } else if constexpr (Op == UnaryOp::sigmoid) {
+    const float s = 1.0f / (1.0f + exp_approx(-x));
+    return g * s * (1.0f - s);
+  } else if constexpr (Op == UnaryOp::silu) {
+    const float s = 1.0f / (1.0f + exp_approx(-x));
+    return g * s * (1.0f + x * (1.0f - s));
+  } else if constexpr (Op == UnaryOp::gelu_erf) {
+    const float cdf = 0.5f * (1.0f + erf_approx(x * float(math::kInvSqrt2)));
+    const float pdf = float(math::kInvSqrt2Pi) * exp_approx(-0.5f * x * x);
+    return g * (cdf + x * pdf);
+  } else if constexpr (Op == UnaryOp::gelu_tanh) {
+    const float inner = float(math::kSqrt2OverPi) * (x + float(math::kGeluTanhCubic) * x * x * x);
+    const float t = tanh_approx(inner);
+    const float dinner =
+        float(math::kSqrt2OverPi) * (1.0f + float(3 * math::kGeluTanhCubic) * x * x);
+    return g * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * dinner);
+  } else if constexpr (Op == UnaryOp::erf) {
+    return g * float(math::kTwoOverSqrtPi) * exp_approx(-x * x);
+  } else {
+    return math::unary_grad<Op, float>(x, g, a, b);
   }
 }
 
