@@ -53,6 +53,9 @@ std::vector<Case> op_cases(Device dev) {
   cases.push_back({"sum_4M", 0, n * 4.0, [a] { ops::sum(a); }});
   cases.push_back({"sum_rows_4096x1024", 0, 4096 * 1024 * 4.0, [s] { ops::sum(s, {1}); }});
   cases.push_back({"sum_cols_4096x1024", 0, 4096 * 1024 * 4.0, [s] { ops::sum(s, {0}); }});
+  // A Linear bias's gradient: [tokens, out] summed over the tokens (a column reduction).
+  Tensor bg = ops::randn({32768, 64}, opt);
+  cases.push_back({"sum_cols_bias_32768x64", 0, 32768 * 64 * 4.0, [bg] { ops::sum(bg, {0}); }});
   cases.push_back({"amax_rows_4096x1024", 0, 4096 * 1024 * 4.0, [s] { ops::amax(s, {1}); }});
   cases.push_back({"var_rows_4096x1024", 0, 3 * 4096 * 1024 * 4.0, [s] { ops::var(s, {1}); }});
   return cases;

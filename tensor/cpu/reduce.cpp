@@ -132,9 +132,11 @@ template <ReduceOp Op, typename T, typename A, typename Finish>
 void reduce_columns(const T* x, T* y, ReduceGeometry g, Finish finish) {
   const int64_t R = g.reduced, I = g.inner, tile = std::min(I, kTile);
   const int64_t tiles = (I + tile - 1) / tile;
-  // Rows per chunk: about kElementwiseGrain elements, at least 64 rows (partials, in A, then cost
-  // at most 1/16 of the input's traffic to write and read back).
-  const int64_t rows = std::clamp<int64_t>(kElementwiseGrain / tile, 64, kRowChunk);
+  // Rows per chunk: about kElementwiseGrain elements and at most 16 chunks (enough to share out,
+  // and the partials stay small), but at least 64 rows (partials, in A, then cost at most 1/16 of
+  // the input's traffic to write and read back) and at most kRowChunk.
+  const int64_t rows = std::clamp<int64_t>(
+      std::max<int64_t>(kElementwiseGrain / tile, (R + 15) / 16), 64, kRowChunk);
   const int64_t chunks = std::max<int64_t>(1, (R + rows - 1) / rows);
   constexpr bool kF32Sum =
       std::is_same_v<T, float> && (Op == ReduceOp::sum || Op == ReduceOp::mean);
