@@ -196,6 +196,10 @@ static void binary_typed(const Tensor& a, const Tensor& b, const Tensor& out) {
           C yv = C(y[0]);
 #pragma omp simd
           for (int64_t i = 0; i < n; ++i) o[i] = f(C(x[i]), yv);
+        } else if (st[0] == 0 && st[1] == 1 && st[2] == 1) {  // scalar op tensor, e.g. 1 - x
+          C xv = C(x[0]);
+#pragma omp simd
+          for (int64_t i = 0; i < n; ++i) o[i] = f(xv, C(y[i]));
         } else {
           for (int64_t i = 0; i < n; ++i) o[i * st[2]] = f(C(x[i * st[0]]), C(y[i * st[1]]));
         }
