@@ -61,6 +61,11 @@ if command -v ffmpeg >/dev/null; then
 else
   echo "skip: sample (ffmpeg is not installed)"
 fi
+check "eval" "$trip" eval --ckpt straight/ckpt-00000004.h5 --data d.h5 --steps 2 --json eval.json
+grep -q "consistency" eval.json && echo "ok: eval json" || { echo "FAIL: eval json"; failures=$((failures + 1)); }
+check "ablate" "$trip" ablate --data d.h5 --out abl --config "$config" --clips 2 --sample-steps 2
+[ -s abl/ablation.md ] && grep -q "TRIP_TE" abl/ablation.md && echo "ok: ablation table" \
+  || { echo "FAIL: ablation table"; failures=$((failures + 1)); }
 "$trip" inspect straight/ckpt-00000004.h5 >inspect.txt 2>&1 && grep -q "unet.conv_in.weight" inspect.txt \
   && grep -q '"trip.model"' inspect.txt && echo "ok: inspect" || { echo "FAIL: inspect"; failures=$((failures + 1)); }
 
