@@ -166,6 +166,33 @@ TEST_CASE("f32 column sums: f32 chunks redone in double on overflow, NaN and inf
   }
 }
 
+TEST_CASE("strided elementwise loops: chunks start mid-row, rows step through 4 outer dims") {
+  // [5, 13, 11, 7, 9] permuted: rows of 9 (or 7) elements, 45045 elements in two chunks of
+  // 32768 whose boundary falls inside a row; every element must land where its index says.
+  const Dims shape{5, 13, 11, 7, 9};
+  std::vector<float> v(size_t(numel_of(shape)));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = float(i);
+  const Tensor x = from_vector(v, shape);
+  for (const Dims& perm : {Dims{4, 2, 0, 3, 1}, Dims{1, 0, 3, 2, 4}, Dims{2, 3, 1, 0, 4}}) {
+    const Tensor p = ops::permute(x, perm);
+    const std::vector<float> got = ops::contiguous(p).to_vector<float>();
+    const std::vector<float> sum = ops::binary(BinaryOp::add, p, p).to_vector<float>();
+    // The expected value of each output element from its coordinates.
+    Dims out_shape = p.shape();
+    int64_t bad = 0;
+    for (int64_t lin = 0; lin < int64_t(got.size()); ++lin) {
+      int64_t rest = lin, src = 0;
+      for (int d = 4; d >= 0; --d) {
+        const int64_t c = rest % out_shape[d];
+        rest /= out_shape[d];
+        src += c * x.strides()[perm[d]];
+      }
+      bad += got[size_t(lin)] != float(src) || sum[size_t(lin)] != 2.0f * float(src);
+    }
+    CHECK(bad == 0);
+  }
+}
+
 TEST_CASE("CPU memory statistics count tensors in use and their peak") {
   const CpuMemoryStats before = cpu_memory_stats();
   CHECK(before.peak >= before.in_use);

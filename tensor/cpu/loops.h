@@ -23,12 +23,25 @@ void for_each_row(const Dims& shape, const std::array<const Tensor*, N>& operand
   int64_t inner_strides[N];
   for (int k = 0; k < N; ++k) inner_strides[k] = ix.inner_stride(k);
   parallel_for(total, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-    int64_t offsets[N];
-    for (int64_t i = begin; i < end;) {
-      int64_t len = std::min(inner - i % inner, end - i);
-      ix.offsets(i, offsets);
+    // Offsets from the linear index once per chunk (divisions per dim), then row to row by an
+    // odometer over the outer dims: short rows (a permute of heads of 8 floats) cost ~2x less.
+    int64_t offsets[N], coord[kMaxDims];
+    ix.offsets(begin, offsets);
+    int64_t rest = begin / inner, pos = begin % inner;
+    for (int d = ix.ndim - 2; d >= 0; --d) coord[d] = rest % ix.sizes[d], rest /= ix.sizes[d];
+    for (int64_t i = begin;;) {
+      int64_t len = std::min(inner - pos, end - i);
       row(len, static_cast<const int64_t*>(offsets), static_cast<const int64_t*>(inner_strides));
       i += len;
+      if (i >= end) break;
+      for (int k = 0; k < N; ++k) offsets[k] -= pos * inner_strides[k];  // back to the row start
+      pos = 0;
+      for (int d = ix.ndim - 2; d >= 0; --d) {  // the next row
+        for (int k = 0; k < N; ++k) offsets[k] += ix.strides[k][d];
+        if (++coord[d] < ix.sizes[d]) break;
+        for (int k = 0; k < N; ++k) offsets[k] -= ix.sizes[d] * ix.strides[k][d];
+        coord[d] = 0;
+      }
     }
   });
 }
