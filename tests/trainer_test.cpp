@@ -139,6 +139,10 @@ TEST_CASE("Trainer: resume refuses another run's checkpoint and changes nothing"
   CHECK_THROWS_AS(c.resume(dir.path + "/a.h5"), Error);
   CHECK(c.step() == 0);
   CHECK_THROWS_AS(a.resume(dir.path + "/missing.h5"), Error);
+  TrainConfig external = micro_train_config();
+  external.model.internal_caption_encoder = false;
+  CHECK_THROWS_WITH_AS(Trainer(external, micro_tokenizer()),
+                       doctest::Contains("external text features"), Error);
 }
 
 TEST_CASE("TrainConfig: JSON round trip, presets, unknown and bad keys") {

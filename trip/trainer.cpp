@@ -18,6 +18,11 @@ using nlohmann::json;
 namespace {
 
 TrainConfig with_vocabulary(TrainConfig config, const WordTokenizer& tokenizer) {
+  // Checked before any model is built, not at the first step.
+  TRIP_CHECK(config.model.internal_caption_encoder,
+             "Trainer: not implemented: training with external text features (preset {}); the "
+             "trainer feeds captions through the internal caption encoder",
+             config.model.preset);
   config.model.caption.vocab_size = tokenizer.vocab_size();
   config.validate();
   return config;
@@ -64,12 +69,7 @@ StepStats Trainer::train_step(const Tensor& clips, const std::vector<std::string
   const Tensor t = diffusion::sample_timesteps(B, model_->schedule(), &gen_, clips.device());
   const Tensor noise =
       ops::randn(clips.shape(), TensorOptions(clips.dtype(), clips.device()), &gen_);
-  const Tensor context = model_->config().internal_caption_encoder
-                             ? model_->encode_captions(ops::to(caption_ids(used), clips.device()))
-                             : Tensor();
-  TRIP_CHECK(context.defined(),
-             "train_step: external caption features are not implemented in "
-             "the trainer (not implemented: modelscope text features)");
+  const Tensor context = model_->encode_captions(ops::to(caption_ids(used), clips.device()));
   const Tensor loss = model_->loss(clips, t, noise, context);
   stats.loss = loss.item<double>();
   bool finite = std::isfinite(stats.loss);
