@@ -1,5 +1,4 @@
-// Lesson 6: the image noise prior — TRIP's shortcut from the given first frame to every noisy
-// frame.
+// Lesson 6: the image noise prior — TRIP's shortcut from the given image to every noisy frame.
 //
 // Image-to-video diffusion knows the first frame z_0^1 exactly. Forward diffusion noises every
 // frame i of the clip with one timestep t: z_t^i = sqrt(ab_t) z_0^i + sqrt(1 - ab_t) eps^i
@@ -8,16 +7,16 @@
 // gives the image noise prior (TRIP.md section 2, the paper's eq. (5)):
 //     eps_t^{i->1} = (z_t^i - sqrt(ab_t) z_0^1) / sqrt(1 - ab_t).
 // It needs no parameters, and substituting z_t^i shows how far it is from the true noise:
-//     eps_t^{i->1} = eps^i + sqrt(ab_t) / sqrt(1 - ab_t) * (z_0^i - z_0^1).
+//     eps_t^{i->1} = eps^i + k_t (z_0^i - z_0^1),   k_t = sqrt(ab_t) / sqrt(1 - ab_t).
 // So it is exact for the first frame, close for frames that look like the first one, and the error
-// is the frame's change scaled by sqrt(ab_t / (1 - ab_t)): huge at small t, tiny near t = T. The
-// UNet only has to predict the residual; the prior carries the rest (TRIP.md sections 3-4).
+// is the frame's change scaled by k_t: huge at small t, tiny near t = T. The UNet only has to
+// predict a residual; the prior carries the rest (TRIP.md sections 3-4).
 //
 // What to look at: the table of relative errors |prior - eps| / |eps| (0 in frame 1, growing with
-// the motion, shrinking as t grows), the identity's max error (~1e-13 in float64), and the
+// the motion, shrinking as t grows), the identity's max error (~1e-14 in float64), and the
 // picture: rows are timesteps (the clean clip on top), columns the frames; per row the prior, the
 // true noise and their difference (noise values divided by 3, so +-3 is white/black).
-// Run: build/examples/06_image_noise_prior [--quick] [--out DIR] [--seed N]
+// Run: build/examples/06_image_noise_prior [--quick] [--out DIR] [--seed N: another clip]
 #include <fmt/core.h>
 
 #include <algorithm>
