@@ -110,7 +110,9 @@ std::vector<double> nice_ticks(double lo, double hi, int target, double& step) {
   const double f = raw / power;
   step = (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * power;
   std::vector<double> ticks;
-  for (double k = std::ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k += 1) {
+  // At most 50 ticks: with a range tiny against its values (1e20 .. 1e20 + 1e4), k + 1 == k.
+  for (double k = std::ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9 && ticks.size() < 50;
+       k += 1) {
     ticks.push_back(std::abs(k * step) < step * 1e-9 ? 0.0 : k * step);
   }
   return ticks;

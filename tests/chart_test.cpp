@@ -192,4 +192,10 @@ TEST_CASE("chart: a chart without series shows its axes; one point is a dot") {
   Chart one;
   one.line({3}, {4}, "", red, 3);
   CHECK(find(one.render(), red).count == 9);
+  // A range tiny against its values still renders (the tick loop is bounded).
+  ChartOptions narrow;
+  narrow.x_min = 1e20, narrow.x_max = std::nextafter(1e20, 2e20);
+  Chart far(narrow);
+  far.scatter({1e20}, {1}, "", red);
+  CHECK(far.render().width == 640);
 }
