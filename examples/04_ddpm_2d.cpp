@@ -18,8 +18,10 @@
 // contracting onto two moons. The quality numbers are the mean distance from each sample to its
 // nearest data point and the share of samples on the upper moon (0.5 in the data), next to the same
 // for fresh data (the best possible) and for Gaussian noise (no model); the lesson fails when the
-// samples are not much closer to the data than noise is, or favour one moon. Run:
-// build/examples/04_ddpm_2d [--quick] [--out DIR] [--seed N]
+// samples are not much closer to the data than noise is, or favour one moon.
+// Run: build/examples/04_ddpm_2d [--quick] [--out DIR] [--seed N]
+// The ops here are tiny ([256, 128] matmuls): on a busy machine set OMP_WAIT_POLICY=passive (as
+// the test does) or OMP_NUM_THREADS=1, or OpenMP's spinning threads make the run much slower.
 #include <fmt/core.h>
 
 #include <chrono>

@@ -22,6 +22,8 @@
 // 41.1 for eta = 1). What DDIM always adds is determinism: x_T fixes the sample, checked below.
 // 05_ddim_vs_ddpm.png shows the data and each sampler's points.
 // Run: build/examples/05_ddim_vs_ddpm [--quick] [--out DIR] [--seed N]
+// On a busy machine set OMP_WAIT_POLICY=passive (as the test does) or OMP_NUM_THREADS=1: the ops
+// are tiny, and OpenMP's spinning threads would make the run much slower (see lesson 4).
 #include <fmt/core.h>
 
 #include <algorithm>
