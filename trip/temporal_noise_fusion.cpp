@@ -1,5 +1,7 @@
 #include "trip/temporal_noise_fusion.h"
 
+#include <cmath>
+
 #include "autograd/functions.h"
 #include "tensor/error.h"
 
@@ -40,6 +42,24 @@ TemporalNoiseFusion::TemporalNoiseFusion(const TnfConfig& c)
   proj_out = register_module("proj_out", std::make_shared<nn::Linear>(D, c.channels));
 }
 
+// Cross-attention of each query to the two keys at its own position, the prior's (kp) and the
+// residual's (kr): a softmax over two logits is the sigmoid of their difference, so the output is
+// vr + sigmoid(q.(kp - kr) * scale) (vp - vr) per head. to_k and to_v have no bias, hence
+// kp - kr = to_k(p - r) and vp - vr = to_v(p - r): one projection each instead of two.
+Tensor TemporalNoiseFusion::attend_to_both_noises(const Tensor& h, const Tensor& p,
+                                                  const Tensor& r) const {
+  const nn::Attention& a = *attn2;
+  const Dims heads = {h.size(0), h.size(1), a.heads, a.dim_head};  // [B*F, HW, heads, dh]
+  const Tensor q = reshape(a.to_q->forward(h), heads);
+  const Tensor diff = p - r;
+  const Tensor weight_of_prior =
+      sigmoid(sum(q * reshape(a.to_k->forward(diff), heads), {3}, true) *
+              (1.0 / std::sqrt(double(a.dim_head))));  // [B*F, HW, heads, 1]
+  const Tensor values =
+      reshape(a.to_v->forward(r), heads) + weight_of_prior * reshape(a.to_v->forward(diff), heads);
+  return a.to_out->at<nn::Linear>(0)->forward(reshape(values, h.shape()));
+}
+
 Tensor TemporalNoiseFusion::forward(const Tensor& residual, const Tensor& prior,
                                     const Tensor& timestep) const {
   TRIP_CHECK(residual.dim() == 5 && residual.size(1) == config.channels,
@@ -73,9 +93,8 @@ Tensor TemporalNoiseFusion::forward(const Tensor& residual, const Tensor& prior,
   h = h + attn1->forward(h);
   h = norm2->forward(h, emb);
   const Tensor sources = trip::to(source_embedding, dtype);
-  const Tensor kv =
-      cat({p + select(sources, 0, 0), r + select(sources, 0, 1)}, 1);  // [B*F, 2HW, D]
-  const Tensor out = proj_out->forward(attn2->forward(h, kv));         // [B*F, HW, C]
+  const Tensor out = proj_out->forward(
+      attend_to_both_noises(h, p + select(sources, 0, 0), r + select(sources, 0, 1)));
   return contiguous(permute(reshape(out, {B, F, H, W, C}), {0, 4, 1, 2, 3}));
 }
 

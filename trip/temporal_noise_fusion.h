@@ -3,11 +3,18 @@
 //     h = AdaLN_t(Delta_eps);  h = h + SelfAttn(h);  h = AdaLN_t(h)
 //     out = CrossAttn(query = h, key/value = [eps^{i->1} ; Delta_eps]);  eps_tilde = Proj(out)
 // Project choices (TRIP.md): tokens are the H*W spatial positions of one frame, projected from C
-// channels to a hidden width D; attention stays within a frame; the key/value sequence is the
-// 2*H*W tokens of both noises, each with a learned source embedding; the frame index is embedded
-// and added to the timestep embedding that drives both AdaLNs. Our addition: every token carries
-// a fixed 2D sinusoidal position embedding; without it attention could not tell which prior token
-// lies at the query's position, and TNF could not even hand the prior through unchanged.
+// channels to a hidden width D; the self-attention stays within a frame; each noise's tokens get
+// a learned source embedding; the frame index is embedded and added to the timestep embedding
+// that drives both AdaLNs. Every token also carries a fixed 2D sinusoidal position embedding.
+//
+// One deliberate change from TRIP.md: the cross-attention's keys and values are the two noises
+// AT THE QUERY'S POSITION (two keys per query), not all 2*H*W tokens of the frame. With the whole
+// frame as keys, TNF must first learn attention peaked enough to pick one position out of 2*H*W
+// before it can even hand a noise through, and it did not within a training run: the tiny TRIP
+// overfitting one clip plateaued at 0.37 of its starting loss, against a 46x fall with per-
+// position keys (tests/trip_overfit_test.cpp, trip/README.md). Mixing across positions is the
+// self-attention's job; the cross-attention is now a learned, timestep-, frame- and content-
+// dependent weighting of prior against residual per position and head.
 #pragma once
 #include <memory>
 
@@ -36,6 +43,8 @@ class TemporalNoiseFusion : public nn::Module {
   // floating) -> eps_tilde [B, C, F, H, W]. Frame f of the clip gets frame index f.
   Tensor forward(const Tensor& residual, const Tensor& prior, const Tensor& timestep) const;
   std::string extra_repr() const override;
+  // attn2 with per-position keys: h, p, r [B*F, HW, D] (p, r with their source embeddings).
+  Tensor attend_to_both_noises(const Tensor& h, const Tensor& p, const Tensor& r) const;
 
   TnfConfig config;
   std::shared_ptr<nn::Linear> proj_in;  // C -> D, shared by both noises
