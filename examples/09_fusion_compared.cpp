@@ -14,17 +14,26 @@
 // F-Consistency_4 and _all coincide), first-frame PSNR and motion ratio. Our descriptor stands in
 // for CLIP features: compare rows with each other, not with the paper's numbers (trip/README.md).
 //
-// What to look at: the table. Training losses: the mean of the last 20 steps, and a held-out loss
-// at fixed t = 100..900 with fixed noise (single-step losses swing with the random t). TRIP^W's
-// first frame is the image by construction (l_1 = 1), so its PSNR is the 100 dB cap. In runs this
-// short TNF learns slower than the simple fusions (an open problem of the project, issue 4): it
-// starts from scratch and must first learn to pass the prior through; the table shows what the
-// budget gives, not the paper's ranking. fusion_compared.png: one row per variant (real clip on
-// top). Run: build/examples/09_fusion_compared [--quick] [--out DIR] [--seed N]
+// What to look at: the table, and fusion_compared.png (rows: a real held-out clip, then TRIP^-,
+// TRIP^W and TNF animating its first frame). Losses: the training loss (median of the last 20
+// steps) and held-out losses with fixed noise at fixed t (single-step losses swing with the random
+// t): t = 100..900 and t = 10 apart, because near t = 0 the prior (z_0^i - z_0^1) / sqrt(1 - ab_t)
+// is about 100x the change between frames: TRIP^W cannot turn its fixed share of the prior off
+// there, and TNF must learn to. TRIP^W's first frame is the image by construction (l_1 = 1), so
+// its PSNR is the 100 dB cap (the exit status checks it). F-Consistency alone rewards still
+// clips (a frozen clip scores 100): read it with the motion ratio and the real clips' value.
+// What 100 steps show (default seed, measured 2026-11-25): the three held-out losses at t >= 100
+// are close (TNF's lowest by a little); at t = 10 TRIP^- is best and TRIP^W worst; TRIP^-'s clips
+// are still noise, TRIP^W's and TNF's are near-still copies of the first frame (motion ratio
+// ~0.1, high F-Consistency): neither has learned the motion yet. TNF starts from scratch and was
+// known to learn slower than the simple fusions in short runs (issue 4); the table is what this
+// budget gives, not the paper's ranking.
+// Run: build/examples/09_fusion_compared [--quick] [--out DIR] [--seed N]
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
-#include <numeric>
+#include <cmath>
 
 #include "autograd/functions.h"
 #include "autograd/grad_mode.h"
@@ -40,7 +49,7 @@ namespace {
 
 struct Row {
   std::string name;
-  double train_loss = 0, held_out_loss = 0, seconds = 0;
+  double train_loss = 0, held_out_loss = 0, loss_t10 = 0, seconds = 0;
   eval::ClipMetrics metrics;
   Tensor samples;
 };
@@ -51,7 +60,7 @@ int main(int argc, char** argv) {
   const LessonArgs args = parse_lesson_args(argc, argv);
   const int64_t videos = 16, held_out = args.quick ? 2 : 4, batch = 4;
   TrainConfig train;  // the tiny preset's optimisation (AdamW groups, clipping), then smaller
-  train.steps = args.quick ? 8 : 150;
+  train.steps = args.quick ? 8 : 100;
   train.batch = batch;
   train.warmup_steps = 10;
   train.ema_decay = 0;  // sample with the trained weights themselves
@@ -102,18 +111,21 @@ int main(int argc, char** argv) {
       losses.push_back(trainer.train_step(stack(picked, 0), picked_captions).loss);
     }
     row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const size_t k = std::min<size_t>(20, losses.size());
-    row.train_loss = std::accumulate(losses.end() - long(k), losses.end(), 0.0) / double(k);
+    // The median of the last 20 losses: a step with t near 0 can spike by 100x (see above).
+    std::vector<double> last(losses.end() - std::min<long>(20, long(losses.size())), losses.end());
+    std::nth_element(last.begin(), last.begin() + long(last.size() / 2), last.end());
+    row.train_loss = last[last.size() / 2];
 
     TripModel& m = trainer.model();
     NoGradGuard no_grad;
     const Tensor context = m.encode_captions(trainer.caption_ids(real_captions));
     m.eval();
     ops::Generator gen{args.seed + 7, 0};  // the same fixed noise for every variant
-    for (int64_t t = 100; t <= 900; t += 100) {
+    for (int64_t t : {10, 100, 200, 300, 400, 500, 600, 700, 800, 900}) {
       const Tensor ts = full({held_out}, double(t), TensorOptions(DType::i64));
       const Tensor noise = ops::randn(real.shape(), DType::f32, &gen);
-      row.held_out_loss += m.loss(real, ts, noise, context).item<double>() / 9;
+      const double loss = m.loss(real, ts, noise, context).item<double>();
+      (t == 10 ? row.loss_t10 : row.held_out_loss) += t == 10 ? loss : loss / 9;
     }
     SampleOptions options;
     options.steps = args.quick ? 5 : 25;
@@ -128,16 +140,22 @@ int main(int argc, char** argv) {
   fmt::print("\n{} held-out clips of {} frames; real clips: F-Consistency {:.2f}\n", held_out,
              model.frames, any.real_f_consistency_all);
   fmt::print(
-      "| variant    | train loss (last 20) | held-out loss | F-Consistency | "
-      "first-frame PSNR | motion ratio |\n");
-  fmt::print("| ---------- | ---: | ---: | ---: | ---: | ---: |\n");
+      "| variant    | train loss (median of last 20) | held-out loss t=100..900 | held-out loss "
+      "t=10 | "
+      "F-Consistency | first-frame PSNR (dB) | motion ratio |\n");
+  fmt::print("| ---------- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  bool ok = true;
   for (const Row& r : rows) {
-    fmt::print("| {:<10} | {:.4f} | {:.4f} | {:.2f} | {:.1f} | {:.2f} |\n", r.name, r.train_loss,
-               r.held_out_loss, r.metrics.f_consistency_all, r.metrics.psnr_first,
-               r.metrics.motion_ratio);
+    fmt::print("| {:<10} | {:.4f} | {:.4f} | {:.4f} | {:.2f} | {:.1f} | {:.2f} |\n", r.name,
+               r.train_loss, r.held_out_loss, r.loss_t10, r.metrics.f_consistency_all,
+               r.metrics.psnr_first, r.metrics.motion_ratio);
+    ok = ok && std::isfinite(r.held_out_loss);
   }
   std::vector<data::Video> grid{data::from_tensor(select(real, 0, 0), 4.0)};
   for (const Row& r : rows) grid.push_back(data::from_tensor(select(r.samples, 0, 0), 4.0));
   data::save_grid(grid, output_file(args, "fusion_compared.png"), 4);
-  return 0;
+  // TRIP^W's frame 1 uses the prior alone (lambda_1 = 1), which gives back the image exactly.
+  ok = ok && rows[1].metrics.psnr_first >= 60;
+  if (!ok) fmt::print("FAILED: a held-out loss is not finite, or TRIP^W lost its first frame\n");
+  return ok ? 0 : 1;
 }
