@@ -22,7 +22,8 @@
 //   the prior carries (z_0^i - z_0^1) / sqrt(1 - ab_t), about 100x the change between frames, and
 //   TNF must learn to ignore it there.
 // - the loss per t next to that of the prior alone: at large t the prior is almost exactly the
-//   noise (TRIP's premise) and TNF learns to hand it through; at small t TNF must do better.
+//   noise (TRIP's premise); TNF learns to hand it through (after 300 steps its loss there is
+//   ~0.005, the prior's ~0.0000); at small t, where the prior is far off, TNF must do better.
 // - trip_sample.png / .gif: the real clip on top, TRIP's animation of its first frame below. After
 //   300 steps (measured 2026-11-25) the first frame resembles the image (PSNR ~20 dB) but the
 //   motion is not learned yet: the shape stays put, with colour speckles.
