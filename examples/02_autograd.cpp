@@ -11,16 +11,15 @@
 //
 // What to look at: the loss falls by two orders of magnitude; the names of the graph's nodes, from
 // the loss back to the parameters; and the analytic and numeric gradients agreeing to ~1e-9.
-// Run: build/examples/02_autograd [--steps N]
+// Run: build/examples/02_autograd [--quick] (200 steps instead of 2000)
 #include <fmt/core.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <string>
 
 #include "autograd/functions.h"
 #include "autograd/node.h"
+#include "examples/lesson.h"
 
 using namespace trip;
 
@@ -34,8 +33,8 @@ static Mlp make_mlp(int hidden, DType dtype) {
   auto param = [&](Dims shape, double scale) {
     return mul(randn(shape, dtype), scale).set_requires_grad();
   };
-  return Mlp{param({1, hidden}, 1.0), param({hidden}, 0.1), param({hidden, 1}, 1.0 / std::sqrt(hidden)),
-             param({1}, 0.0)};
+  return Mlp{param({1, hidden}, 1.0), param({hidden}, 0.1),
+             param({hidden, 1}, 1.0 / std::sqrt(hidden)), param({1}, 0.0)};
 }
 
 static Tensor loss_of(const Mlp& mlp, const Tensor& x, const Tensor& y) {
@@ -43,10 +42,9 @@ static Tensor loss_of(const Mlp& mlp, const Tensor& x, const Tensor& y) {
 }
 
 int main(int argc, char** argv) {
-  int steps = 2000;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], "--steps") == 0) steps = std::atoi(argv[i + 1]);
-  manual_seed(0);
+  const LessonArgs args = parse_lesson_args(argc, argv);
+  const int steps = args.quick ? 200 : 2000;
+  manual_seed(args.seed);
   Tensor x = reshape(linspace(-1, 1, 128, DType::f64), {128, 1});
   Tensor y = sin(mul(x, 3.0));
   Mlp mlp = make_mlp(32, DType::f64);
