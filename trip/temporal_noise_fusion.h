@@ -14,7 +14,8 @@
 // overfitting one clip plateaued at 0.37 of its starting loss, against a 46x fall with per-
 // position keys (tests/trip_overfit_test.cpp, trip/README.md). Mixing across positions is the
 // self-attention's job; the cross-attention is now a learned, timestep-, frame- and content-
-// dependent weighting of prior against residual per position and head.
+// dependent weighting of prior against residual per position and head, with keys taken from
+// layer-normalised tokens so a huge prior (small t) cannot saturate it.
 #pragma once
 #include <memory>
 
@@ -52,6 +53,7 @@ class TemporalNoiseFusion : public nn::Module {
   std::shared_ptr<nn::Timesteps> time_proj, frame_proj;
   std::shared_ptr<nn::TimestepEmbedding> time_embedding, frame_embedding;
   std::shared_ptr<nn::AdaLayerNorm> norm1, norm2;
+  std::shared_ptr<nn::LayerNorm> norm_k;        // of the cross-attention's key tokens
   std::shared_ptr<nn::Attention> attn1, attn2;  // self-attention, cross-attention to both noises
   std::shared_ptr<nn::Linear> proj_out;         // D -> C
 };
