@@ -1,7 +1,7 @@
 // Slow: the tiny TRIP (TRIP.md section 3's preset, full size, with its default TNF fusion)
 // memorises one fixed clip. A model that cannot drive its own training loss down on a single
 // example has a bug somewhere between the UNet, the prior, TNF, the conditioning, the loss and
-// AdamW that the unit tests missed. Measured 2026-11-25 (t = 100..900): TNF 1.007 -> 0.010 (100x),
+// AdamW that the unit tests missed. Measured 2026-11-25 (t = 100..900): TNF 1.007 -> 0.015 (69x),
 // TRIP^- 45x; TNF with the whole frame as cross-attention keys (TRIP.md's first choice) plateaued
 // at 0.37 of the start, which is why TNF now attends to the two noises at each position.
 // TRIP_OVERFIT_FUSION=none|linear|tnf picks another fusion.

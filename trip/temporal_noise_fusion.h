@@ -53,7 +53,6 @@ class TemporalNoiseFusion : public nn::Module {
   std::shared_ptr<nn::Timesteps> time_proj, frame_proj;
   std::shared_ptr<nn::TimestepEmbedding> time_embedding, frame_embedding;
   std::shared_ptr<nn::AdaLayerNorm> norm1, norm2;
-  std::shared_ptr<nn::LayerNorm> norm_k;        // of the cross-attention's key tokens
   std::shared_ptr<nn::Attention> attn1, attn2;  // self-attention, cross-attention to both noises
   std::shared_ptr<nn::Linear> proj_out;         // D -> C
 };
