@@ -22,7 +22,7 @@ for video in 0 10 20 30; do
     grep -q -- "$out/$f" "$out.log" || fail "the demo did not print $out/$f"
   done
 done
-psnr=$(grep -o '"psnr_first":[0-9.eE+-]*' "$out/eval.json" | cut -d: -f2)
+psnr=$(grep -o '"psnr_first": *[0-9.eE+-]*' "$out/eval.json" | sed 's/.*: *//')
 [ -n "$psnr" ] || fail "no psnr_first in $out/eval.json"
 echo "demo_test: first-frame PSNR $psnr dB"
 if [ "$mode" = full ]; then
