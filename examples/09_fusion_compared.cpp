@@ -25,9 +25,8 @@
 // What 100 steps show (default seed, measured 2026-11-25): the losses at t >= 100 are close, TNF's
 // lowest by a little; at t = 10 TRIP^- is best and TRIP^W far worst; TRIP^-'s clips are still
 // noise, TRIP^W's and TNF's near-still copies of the first frame (motion ratio ~0.1, high
-// F-Consistency): none has learned the motion yet. TNF starts from scratch and was known to learn
-// slower than the simple fusions in short runs (issue 4); the table is what this budget gives,
-// not the paper's ranking, and may change with the seed or the step count.
+// F-Consistency): none has learned the motion yet. The table is what this budget gives, not the
+// paper's ranking, and may change with the seed or the step count.
 // Run: build/examples/09_fusion_compared [--quick] [--out DIR] [--seed N]
 #include <fmt/core.h>
 
