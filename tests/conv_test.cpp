@@ -190,7 +190,8 @@ TEST_CASE("conv forward matches a direct convolution") {
 // The direct AVX-512 kernels (tensor/cpu/conv_direct.cpp) take stride-1 "same" convs. Shapes
 // chosen against their blocking: channel counts below, at and past the register tiles (8 output
 // channels forward, 6 x 4 for grad_weight), planes that end mid-vector, dilation, groups, every
-// rank, and a plane large enough for several sample parts and position blocks in grad_weight.
+// rank, a plane large enough for several sample parts and position blocks in grad_weight, and
+// batches that take grad_weight's split by sample chunks (19 samples: chunks of 2, the last short).
 static std::vector<Case> direct_cases() {
   return {
       {3, 5, 7, {7, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, true},
@@ -202,6 +203,10 @@ static std::vector<Case> direct_cases() {
       {3, 9, 17, {7, 4, 5}, {3, 1, 1}, {1, 1, 1}, {1, 0, 0}, {1, 1, 1}, 1, true},
       {2, 4, 5, {19}, {5}, {1}, {2}, {1}, 1, false},
       {5, 16, 16, {40, 40}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, true},
+      // Four samples or more and few C tiles: grad_weight by chunks of samples into partials.
+      {7, 13, 10, {5, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, false},
+      {4, 6, 12, {6, 7}, {3, 3}, {1, 1}, {2, 2}, {2, 2}, 3, true},
+      {19, 5, 7, {3, 4, 5}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 1, true},
   };
 }
 
@@ -396,6 +401,7 @@ TEST_CASE("conv results do not depend on the thread count") {
       {4, 8, 16, {20, 20}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, true},
       {2, 16, 16, {5, 12, 12}, {3, 1, 1}, {1, 1, 1}, {1, 0, 0}, {1, 1, 1}, 1, true},
       {2, 8, 8, {6, 9, 9}, {3, 3, 3}, {2, 1, 1}, {1, 1, 1}, {1, 1, 1}, 2, true},
+      {19, 8, 8, {4, 9, 9}, {3, 3, 3}, {1, 1, 1}, {1, 1, 1}, {1, 1, 1}, 2, true},
   };
   int saved = omp_get_max_threads();
   // Default tiles (whole samples here) and 256 KiB (tiles of a few rows sharing threaded
