@@ -160,6 +160,18 @@ class TemporalNoiseFusion(nn.Module):
         self.attn2 = Attention(d, heads, d // heads)
         self.proj_out = nn.Linear(d, channels)
 
+    def attend_to_both_noises(self, x, p, r):
+        """Cross-attention to the two noises at the query's position: softmax over two keys =
+        sigmoid of the logit difference; keys from layer-normalised tokens, raw values."""
+        a = self.attn2
+        heads = (*x.shape[:2], a.heads, a.dim_head)
+        q = a.to_q(x).reshape(heads)
+        norm = lambda t: F.layer_norm(t, (t.shape[-1],))
+        key_diff = a.to_k(norm(p) - norm(r)).reshape(heads)
+        weight = torch.sigmoid((q * key_diff).sum(-1, keepdim=True) / math.sqrt(a.dim_head))
+        values = a.to_v(r).reshape(heads) + weight * a.to_v(p - r).reshape(heads)
+        return a.to_out[1](a.to_out[0](values.reshape(x.shape)))
+
     def forward(self, residual, prior, t):
         b, c, f, h, w = residual.shape
         d = self.width
@@ -176,8 +188,8 @@ class TemporalNoiseFusion(nn.Module):
         x = self.norm1(r, emb)
         x = x + self.attn1(x)
         x = self.norm2(x, emb)
-        kv = torch.cat([p + self.source_embedding[0], r + self.source_embedding[1]], 1)
-        out = self.proj_out(self.attn2(x, kv))
+        out = self.proj_out(self.attend_to_both_noises(
+            x, p + self.source_embedding[0], r + self.source_embedding[1]))
         return out.reshape(b, f, h, w, c).permute(0, 4, 1, 2, 3).contiguous()
 
 
