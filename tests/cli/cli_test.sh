@@ -56,6 +56,10 @@ if command -v ffmpeg >/dev/null; then
     --steps 2 --num 2 --out samples/v.gif
   [ -s samples/v-0.gif ] && [ -s samples/v-1.gif ] && [ -s samples/v.png ] && echo "ok: sample files" \
     || { echo "FAIL: sample files"; failures=$((failures + 1)); }
+  check "sample, trailing timesteps" "$trip" sample --ckpt straight/ckpt-00000004.h5 \
+    --image first.png --steps 2 --spacing trailing --out samples/trailing.gif
+  expect_error "sample: unknown spacing" 2 "spacing" \
+    "$trip" sample --ckpt straight/ckpt-00000004.h5 --image first.png --spacing sideways --out z.gif
   expect_error "sample: unsupported output" 1 "must end in .gif or .mp4" \
     "$trip" sample --ckpt straight/ckpt-00000004.h5 --image first.png --out v.avi
 else

@@ -13,6 +13,7 @@
 #include "data/atomic_file.h"
 #include "data/export.h"
 #include "data/loader.h"
+#include "diffusion/timesteps.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
 #include "trip/cli/commands.h"
@@ -145,6 +146,7 @@ EvalResult evaluate_checkpoint(const EvalArgs& a) {
     SampleOptions sample;
     sample.steps = a.steps;
     sample.guidance = a.guidance;
+    sample.spacing = diffusion::timestep_spacing_from_name(a.spacing);
     sample.seed = a.seed + uint64_t(done);  // one noise stream per batch, fixed by --seed
     sample.progress = [&](int step, int) { progress.update(done * a.steps + step); };
     generated.push_back(model.sample(ops::contiguous(ops::select(clip, 2, 0)), context, sample));
@@ -156,17 +158,12 @@ EvalResult evaluate_checkpoint(const EvalArgs& a) {
 
   EvalResult result;
   result.metrics = eval::evaluate_clips(gen_all, real_all);
-  result.settings = {{"checkpoint", a.ckpt},
-                     {"data", a.data},
-                     {"clips", clips},
-                     {"requested_clips", a.clips},
-                     {"steps", a.steps},
-                     {"guidance", a.guidance},
-                     {"seed", std::to_string(a.seed)},
-                     {"ema", ema},
-                     {"eval_every", train.eval_every},
-                     {"fps", train.fps},
-                     {"frames", config.frames},
+  result.settings = {{"checkpoint", a.ckpt}, {"data", a.data},
+                     {"clips", clips},       {"requested_clips", a.clips},
+                     {"steps", a.steps},     {"guidance", a.guidance},
+                     {"spacing", a.spacing}, {"seed", std::to_string(a.seed)},
+                     {"ema", ema},           {"eval_every", train.eval_every},
+                     {"fps", train.fps},     {"frames", config.frames},
                      {"size", config.size}};
   if (!a.quiet) {
     fmt::print("{} on {} held-out clips of '{}' ({} DDIM steps, {} weights):\n{}", a.ckpt, clips,
@@ -195,6 +192,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--guidance", a->guidance, "classifier-free guidance scale (1: none)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 50.0));
+  cmd->add_option("--spacing", a->spacing, "DDIM timesteps as diffusers spaces them")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"leading", "trailing", "linspace"}));
   cmd->add_option("--seed", a->seed, "noise seed")->capture_default_str();
   cmd->add_option("--batch", a->batch, "clips sampled together")
       ->capture_default_str()

@@ -18,6 +18,7 @@ struct EvalArgs {
   std::string out;   // folder for sample GIFs and a grid (empty: none)
   int64_t clips = 16, steps = 50, batch = 8;
   double guidance = 1.0;
+  std::string spacing = "leading";  // DDIM timestep spacing (diffusers' names)
   uint64_t seed = 0;
   bool no_ema = false;
   bool quiet = false;  // no table (the caller prints its own)

@@ -8,6 +8,7 @@
 #include "data/clip_sampler.h"
 #include "data/export.h"
 #include "data/image.h"
+#include "diffusion/timesteps.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
 #include "trip/cli/commands.h"
@@ -22,6 +23,7 @@ struct SampleArgs {
   std::string ckpt, image, caption, out;
   int64_t steps = 50, num = 1;
   double eta = 0, guidance = 1.0, fps = 4.0;
+  std::string spacing = "leading";
   uint64_t seed = 0;
   bool no_ema = false;
 };
@@ -95,6 +97,7 @@ void sample(const SampleArgs& a) {
   options.steps = a.steps;
   options.eta = a.eta;
   options.guidance = a.guidance;
+  options.spacing = diffusion::timestep_spacing_from_name(a.spacing);
   options.seed = a.seed;
   options.progress = [&](int step, int) { progress.update(step); };
   const Tensor videos = model.sample(firsts, context, options);  // [n, 3, N, S, S]
@@ -141,6 +144,9 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--guidance", a->guidance, "classifier-free guidance scale (1: none)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 50.0));
+  cmd->add_option("--spacing", a->spacing, "DDIM timesteps as diffusers spaces them")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"leading", "trailing", "linspace"}));
   cmd->add_option("--seed", a->seed, "noise seed")->capture_default_str();
   cmd->add_option("--num", a->num, "videos to make from the image (different noise)")
       ->capture_default_str()
