@@ -15,6 +15,7 @@ using data::Chart;
 using data::ChartColor;
 using data::ChartOptions;
 using data::Image;
+using media_test::error_of;
 
 namespace {
 
@@ -45,15 +46,6 @@ ChartOptions plain(double lo, double hi) {
   o.x_min = lo, o.x_max = hi, o.y_min = lo, o.y_max = hi;
   o.grid = false, o.legend = false;
   return o;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 constexpr ChartColor red{250, 0, 0}, green{0, 250, 0}, blue{0, 0, 250};

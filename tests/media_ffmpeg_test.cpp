@@ -14,6 +14,7 @@
 #include "tensor/error.h"
 
 using namespace trip;
+using media_test::error_of;
 using media_test::ScratchDir;
 
 namespace {
@@ -22,15 +23,6 @@ bool have_ffmpeg() {
   const bool ok = !data::find_program("ffmpeg").empty() && !data::find_program("ffprobe").empty();
   if (!ok) MESSAGE("skipped: ffmpeg/ffprobe are not installed (apt-get install ffmpeg)");
   return ok;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 bool contains(const std::string& text, const std::string& part) {

@@ -11,6 +11,7 @@
 #include "tensor/error.h"
 
 using namespace trip;
+using media_test::error_of;
 using media_test::ScratchDir;
 
 namespace {
@@ -20,17 +21,6 @@ data::Image random_image(int64_t h, int64_t w, uint32_t seed) {
   std::mt19937 rng(seed);
   for (uint8_t& v : image.rgb) v = static_cast<uint8_t>(rng());
   return image;
-}
-
-// The message of the trip::Error `f` throws ("" when it throws none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 bool contains(const std::string& text, const std::string& part) {

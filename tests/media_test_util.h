@@ -10,8 +10,20 @@
 #include <string>
 
 #include "data/video.h"
+#include "tensor/error.h"
 
 namespace media_test {
+
+// The message of the trip::Error `f` throws ("" when it throws none).
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const trip::Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // A fresh folder under the system's temporary folder, removed with everything in it.
 struct ScratchDir {
