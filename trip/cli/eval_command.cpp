@@ -186,16 +186,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--clips", a->clips, "held-out clips to animate (at most the split's size)")
       ->capture_default_str()
       ->check(CLI::Range(int64_t(1), int64_t(100000)));
-  cmd->add_option("--steps", a->steps, "DDIM steps")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1000));
-  cmd->add_option("--guidance", a->guidance, "classifier-free guidance scale (1: none)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 50.0));
-  cmd->add_option("--spacing", a->spacing, "DDIM timesteps as diffusers spaces them")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"leading", "trailing", "linspace"}));
-  cmd->add_option("--seed", a->seed, "noise seed")->capture_default_str();
+  add_ddim_options(cmd, a->steps, a->guidance, a->spacing, a->seed);
   cmd->add_option("--batch", a->batch, "clips sampled together")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));

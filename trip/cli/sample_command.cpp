@@ -135,19 +135,10 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--caption", a->caption, "what should move and how (empty: unconditional)");
   cmd->add_option("--out", a->out, "video to write (.gif or .mp4); a .png strip goes beside it")
       ->required();
-  cmd->add_option("--steps", a->steps, "DDIM steps")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 1000));
+  add_ddim_options(cmd, a->steps, a->guidance, a->spacing, a->seed);
   cmd->add_option("--eta", a->eta, "DDIM eta (0: deterministic)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--guidance", a->guidance, "classifier-free guidance scale (1: none)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 50.0));
-  cmd->add_option("--spacing", a->spacing, "DDIM timesteps as diffusers spaces them")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"leading", "trailing", "linspace"}));
-  cmd->add_option("--seed", a->seed, "noise seed")->capture_default_str();
   cmd->add_option("--num", a->num, "videos to make from the image (different noise)")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
