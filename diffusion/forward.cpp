@@ -41,8 +41,9 @@ Dims per_sample_shape(const Tensor& t, const Tensor& like, const char* op) {
 // f(alpha_bar_t) of each sample, evaluated in float64 on the CPU and only then rounded to like's
 // dtype and moved to its device: sqrt(1 - ab) near t = 0 or 1 / sqrt(ab) near t = T keep their
 // digits in bf16/f16 this way, and only B numbers travel.
+template <typename F>
 Tensor coefficient(const NoiseSchedule& schedule, const Tensor& t, const Tensor& like,
-                   const char* op, double (*f)(double)) {
+                   const char* op, F f) {
   const Dims shape = per_sample_shape(t, like, op);
   std::vector<double> values =
       ops::to(schedule.alpha_bar_at(t, DType::f64), kCPU).to_vector<double>();
@@ -127,6 +128,35 @@ Tensor epsilon_mse_loss(const Tensor& pred, const Tensor& target) {
   check_same_shape("epsilon_mse_loss", "pred", pred, "target", target);
   TRIP_CHECK(pred.numel() > 0, "epsilon_mse_loss: empty tensors {}", pred.shape());
   return mean(square(pred - target));
+}
+
+Tensor epsilon_mse_loss(const Tensor& pred, const Tensor& target, const Tensor& weights) {
+  check_floating("epsilon_mse_loss", "pred", pred);
+  check_floating("epsilon_mse_loss", "weights", weights);
+  check_same_shape("epsilon_mse_loss", "pred", pred, "target", target);
+  Dims expected{pred.dim() >= 1 ? pred.size(0) : 0};
+  for (int64_t d = 1; d < pred.dim(); ++d) expected.push_back(1);
+  TRIP_CHECK(pred.dim() >= 1 && weights.shape() == expected,
+             "epsilon_mse_loss: weights must be [B, 1, ..., 1] = {} for pred {}, got {}", expected,
+             pred.shape(), weights.shape());
+  TRIP_CHECK(pred.numel() > 0, "epsilon_mse_loss: empty tensors {}", pred.shape());
+  return mean(weights * square(pred - target));
+}
+
+Tensor snr_loss_weights(const NoiseSchedule& schedule, const Tensor& t, double floor, double gamma,
+                        const Tensor& like) {
+  TRIP_CHECK(std::isfinite(floor) && std::isfinite(gamma) && floor >= 0 && gamma >= 0 &&
+                 (gamma == 0 || floor <= gamma),
+             "snr_loss_weights: need 0 <= floor <= gamma (0: off), got floor {} and gamma {}",
+             floor, gamma);
+  // The x0-space weight clamp(SNR, floor, gamma) divided by SNR, the weight the plain epsilon
+  // loss already carries (||eps - eps_hat||^2 = SNR ||x0 - x0_hat||^2).
+  return coefficient(schedule, t, like, "snr_loss_weights", [floor, gamma](double ab) {
+    const double snr = ab / (1.0 - ab);
+    double x0_weight = std::max(snr, floor);
+    if (gamma > 0) x0_weight = std::min(x0_weight, gamma);
+    return x0_weight / snr;
+  });
 }
 
 Tensor sample_timesteps(int64_t batch, const NoiseSchedule& schedule, ops::Generator* gen,

@@ -1,7 +1,8 @@
 // defines: the forward (noising) process and the training targets and loss of DDPM (Ho et al.
 // 2020), generic over sample shapes [B, ...] with one timestep per sample: q_sample, the epsilon
-// and v targets, x0 / eps conversions, epsilon_mse_loss and sample_timesteps. Every function is
-// built from the differentiable ops of autograd/functions.h, so a loss made from them trains.
+// and v targets, x0 / eps conversions, epsilon_mse_loss (optionally min-SNR weighted) and
+// sample_timesteps. Every function is built from the differentiable ops of autograd/functions.h, so
+// a loss made from them trains.
 #pragma once
 #include <cstdint>
 
@@ -45,6 +46,28 @@ Tensor predict_eps_from_x0(const NoiseSchedule& schedule, const Tensor& x_t, int
 // Mean squared error over every element, mean((pred - target)^2) (DDPM eq. (14), "L_simple").
 // Shapes must be equal; differentiable in both.
 Tensor epsilon_mse_loss(const Tensor& pred, const Tensor& target);
+// The same with one weight per sample: mean(w_b * (pred - target)^2), weights [B, 1, ..., 1]
+// (as min_snr_weights returns them) broadcast over each sample.
+Tensor epsilon_mse_loss(const Tensor& pred, const Tensor& target, const Tensor& weights);
+
+// Per-sample weights of the epsilon loss that give it the x0-space weight clamp(SNR_t, floor,
+// gamma) instead of SNR_t (||eps - eps_hat||^2 = SNR_t ||x0 - x0_hat||^2, SNR_t = ab_t/(1-ab_t)):
+// w_t = clamp(SNR_t, floor, gamma) / SNR_t, each bound off when 0.
+// - gamma: min-SNR-gamma (Hang et al. 2023, eq. (8); diffusers' --snr_gamma). The nearly clean
+//   steps, whose epsilon errors are large numbers but tiny changes of the image, stop dominating.
+// - floor: the x0 error of the noisiest steps keeps at least weight `floor` (floor = 1 is the
+//   "truncated SNR" weighting of Salimans & Ho 2022, eq. (9) ff.), so what is decided there, the
+//   layout and, for TRIP, the motion of the later frames, is learned and not left at ~SNR ~ 0.
+// Needs 0 <= floor <= gamma when both are set. Returns [B, 1, ..., 1] in like's dtype, on its
+// device.
+Tensor snr_loss_weights(const NoiseSchedule& schedule, const Tensor& t, double floor, double gamma,
+                        const Tensor& like);
+
+// The two bounds as a training option (0: off; both off is the plain DDPM loss).
+struct SnrWeighting {
+  double floor = 0, gamma = 0;
+  bool enabled() const { return floor > 0 || gamma > 0; }
+};
 
 // B timesteps drawn uniformly from [0, T) as an int64 tensor [B] on `device` (DDPM Alg. 1).
 Tensor sample_timesteps(int64_t batch, const NoiseSchedule& schedule, ops::Generator* gen = nullptr,

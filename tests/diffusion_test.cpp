@@ -145,6 +145,56 @@ TEST_CASE("epsilon_mse_loss: value and float64 gradchecks through the forward pr
   CHECK(p.grad().to_vector<double>() == std::vector<double>{0.5, 0.0, -1.0, 0.5});
 }
 
+TEST_CASE("SNR loss weights (min-SNR cap, floor) and the weighted epsilon loss") {
+  const NoiseSchedule s = NoiseSchedule::linear();
+  const std::vector<int64_t> steps{0, 50, 150, 400, 700, 999};
+  const Tensor t = from_vector<int64_t>(steps, {6}, DType::i64);
+  const Tensor like = zeros({6, 2, 3}, DType::f64);
+  auto snr_of = [&](size_t i) {
+    const double ab = s.alpha_bar(steps[i]);
+    return ab / (1 - ab);
+  };
+  // x0-space weight clamp(SNR, floor, gamma), divided by the SNR the plain loss carries.
+  for (const auto& [floor, gamma] :
+       std::vector<std::pair<double, double>>{{0.0, 5.0}, {0.05, 0.0}, {0.05, 5.0}, {1.0, 1.0}}) {
+    const Tensor w = snr_loss_weights(s, t, floor, gamma, like);
+    REQUIRE(w.shape() == Dims({6, 1, 1}));
+    const std::vector<double> got = w.to_vector<double>();
+    for (size_t i = 0; i < got.size(); ++i) {
+      double x0 = std::max(snr_of(i), floor);
+      if (gamma > 0) x0 = std::min(x0, gamma);
+      CHECK(got[i] == doctest::Approx(x0 / snr_of(i)).epsilon(1e-12));
+    }
+  }
+  const std::vector<double> capped = snr_loss_weights(s, t, 0, 5, like).to_vector<double>();
+  CHECK(capped[0] < 1e-3);  // t = 0: SNR ~ 1e4, so the weight is ~ 5e-4
+  CHECK(capped[3] == 1.0);  // SNR < 5 from about t = 130 on: unweighted
+  CHECK(capped[5] == 1.0);
+  const std::vector<double> floored = snr_loss_weights(s, t, 0.05, 0, like).to_vector<double>();
+  CHECK(floored[1] == 1.0);    // SNR above the floor: unweighted
+  CHECK(floored[5] > 1000.0);  // t = 999: SNR ~ 4e-5, the x0 error keeps weight 0.05
+  // The weighted loss: mean of w_b (pred - target)^2 over every element, differentiable.
+  const Tensor pred = from_vector<double>({1, 2, 3, 4}, {2, 2}, DType::f64);
+  const Tensor target = from_vector<double>({0, 2, 5, 3}, {2, 2}, DType::f64);
+  const Tensor two = from_vector<double>({0.5, 2.0}, {2, 1}, DType::f64);
+  CHECK(epsilon_mse_loss(pred, target, two).item<double>() ==
+        doctest::Approx((0.5 * 1 + 2.0 * (4 + 1)) / 4.0));
+  ops::Generator gen{4};
+  const GradcheckResult r = gradcheck(
+      [&](const std::vector<Tensor>& in) {
+        return epsilon_mse_loss(in[0], like + 0.25, snr_loss_weights(s, t, 0.1, 2.0, like));
+      },
+      {randn({6, 2, 3}, DType::f64, &gen).set_requires_grad()});
+  CHECK_MESSAGE(r.ok, r.message);
+  // Bad weights and bounds name the problem.
+  CHECK_THROWS_WITH_AS(epsilon_mse_loss(pred, target, from_vector<double>({1, 1}, {2}, DType::f64)),
+                       doctest::Contains("weights must be [B, 1, ..., 1]"), Error);
+  CHECK_THROWS_WITH_AS(snr_loss_weights(s, t, -1.0, 0.0, like),
+                       doctest::Contains("need 0 <= floor <= gamma"), Error);
+  CHECK_THROWS_WITH_AS(snr_loss_weights(s, t, 2.0, 1.0, like),
+                       doctest::Contains("floor 2 and gamma 1"), Error);
+}
+
 TEST_CASE("sample_timesteps draws uniform int64 timesteps in [0, T)") {
   const NoiseSchedule s = NoiseSchedule::linear(10);
   ops::Generator gen{5};

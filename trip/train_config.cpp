@@ -1,5 +1,6 @@
 #include "trip/train_config.h"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -53,6 +54,11 @@ void TrainConfig::validate() const {
   TRIP_CHECK(warmup_steps >= 0 && min_lr_fraction >= 0 && min_lr_fraction <= 1,
              "TrainConfig: warmup_steps {} must be >= 0 and min_lr_fraction {} in [0, 1]",
              warmup_steps, min_lr_fraction);
+  TRIP_CHECK(snr_floor >= 0 && snr_gamma >= 0 && std::isfinite(snr_floor) &&
+                 std::isfinite(snr_gamma) && (snr_gamma == 0 || snr_floor <= snr_gamma),
+             "TrainConfig: need 0 <= snr_floor <= snr_gamma (0: off), got snr_floor {} and "
+             "snr_gamma {}",
+             snr_floor, snr_gamma);
   TRIP_CHECK(ema_decay >= 0 && ema_decay < 1, "TrainConfig: ema_decay must be in [0, 1), got {}",
              ema_decay);
   TRIP_CHECK(max_bad_steps >= 1, "TrainConfig: max_bad_steps must be >= 1, got {}", max_bad_steps);
@@ -80,6 +86,8 @@ void for_each_scalar(TrainConfig& c, F&& f) {
   f("min_lr_fraction", c.min_lr_fraction);
   f("weight_decay", c.weight_decay);
   f("grad_clip", c.grad_clip);
+  f("snr_floor", c.snr_floor);
+  f("snr_gamma", c.snr_gamma);
   f("ema_decay", c.ema_decay);
   f("max_bad_steps", c.max_bad_steps);
   f("seed", c.seed);

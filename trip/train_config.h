@@ -21,7 +21,11 @@ struct TrainConfig {
   int64_t warmup_steps = 50;
   double min_lr_fraction = 0.0;  // cosine: final lr as a fraction of the base lr
   double weight_decay = 0.01;
-  double grad_clip = 1.0;          // max global gradient norm; 0 turns clipping off
+  double grad_clip = 1.0;  // max global gradient norm; 0 turns clipping off
+  // Loss weighting in x0 terms clamp(SNR, snr_floor, snr_gamma) (diffusion::snr_loss_weights);
+  // both 0: the paper's unweighted epsilon loss.
+  double snr_floor = 0;
+  double snr_gamma = 0;
   double ema_decay = 0.999;        // 0 turns the EMA off
   int64_t max_bad_steps = 10;      // consecutive NaN/Inf steps tolerated before stopping
   uint64_t seed = 0;               // initial weights, noise, timesteps, caption dropout, shuffling

@@ -70,7 +70,8 @@ StepStats Trainer::train_step(const Tensor& clips, const std::vector<std::string
   const Tensor noise =
       ops::randn(clips.shape(), TensorOptions(clips.dtype(), clips.device()), &gen_);
   const Tensor context = model_->encode_captions(ops::to(caption_ids(used), clips.device()));
-  const Tensor loss = model_->loss(clips, t, noise, context);
+  const Tensor loss =
+      model_->loss(clips, t, noise, context, {config_.snr_floor, config_.snr_gamma});
   stats.loss = loss.item<double>();
   bool finite = std::isfinite(stats.loss);
   if (finite) {

@@ -120,14 +120,18 @@ Tensor TripModel::predict_noise(const Tensor& z_t, const Tensor& t, const Tensor
 }
 
 Tensor TripModel::loss(const Tensor& clip, const Tensor& t, const Tensor& noise,
-                       const Tensor& context) const {
+                       const Tensor& context, const diffusion::SnrWeighting& weighting) const {
   TRIP_CHECK(clip.dim() == 5 && noise.shape() == clip.shape(),
              "TripModel::loss: clip [B, C, N, H, W] and noise of the same shape expected, got {} "
              "and {}",
              clip.shape(), noise.shape());
   const Tensor z_t = diffusion::q_sample(schedule_, clip, t, noise);
   const Tensor z0_first = select(clip, 2, 0);
-  return diffusion::epsilon_mse_loss(predict_noise(z_t, t, z0_first, context), noise);
+  const Tensor eps_tilde = predict_noise(z_t, t, z0_first, context);
+  if (!weighting.enabled()) return diffusion::epsilon_mse_loss(eps_tilde, noise);
+  return diffusion::epsilon_mse_loss(
+      eps_tilde, noise,
+      diffusion::snr_loss_weights(schedule_, t, weighting.floor, weighting.gamma, eps_tilde));
 }
 
 Tensor TripModel::sample(const Tensor& first_frame, const Tensor& context,

@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "diffusion/forward.h"
 #include "diffusion/sampler.h"
 #include "diffusion/schedule.h"
 #include "diffusion/timesteps.h"
@@ -49,9 +50,10 @@ class TripModel : public nn::Module {
   Tensor predict_noise(const Tensor& z_t, const Tensor& t, const Tensor& z0_first,
                        const Tensor& context) const;
   // The training loss of section 5 for clean clips [B, C, N, H, W] (frame 0 is the given image),
-  // timesteps t [B] and noise of the clip's shape: mean ||noise - eps_tilde||^2.
-  Tensor loss(const Tensor& clip, const Tensor& t, const Tensor& noise,
-              const Tensor& context) const;
+  // timesteps t [B] and noise of the clip's shape: mean ||noise - eps_tilde||^2 (the paper's),
+  // or with `weighting` each clip's term weighted by diffusion::snr_loss_weights.
+  Tensor loss(const Tensor& clip, const Tensor& t, const Tensor& noise, const Tensor& context,
+              const diffusion::SnrWeighting& weighting = {}) const;
   // Animates first frames [B, C, H, W] into clips [B, C, N, H, W] by DDIM (section 6), under
   // no-grad, in eval mode for the call (the train/eval mode is restored afterwards).
   Tensor sample(const Tensor& first_frame, const Tensor& context,
