@@ -158,19 +158,23 @@ class TemporalNoiseFusion(nn.Module):
         self.attn1 = Attention(d, heads, d // heads)
         self.norm2 = AdaLayerNorm(d, d, eps)
         self.attn2 = Attention(d, heads, d // heads)
+        self.gate = nn.Linear(heads, channels)
         self.proj_out = nn.Linear(d, channels)
+        nn.init.zeros_(self.proj_out.weight)
+        nn.init.zeros_(self.proj_out.bias)
 
     def attend_to_both_noises(self, x, p, r):
         """Cross-attention to the two noises at the query's position: softmax over two keys =
-        sigmoid of the logit difference; keys from layer-normalised tokens, raw values."""
+        sigmoid of the logit difference; keys from layer-normalised tokens, raw values. Returns the
+        logits per head and the attention output."""
         a = self.attn2
         heads = (*x.shape[:2], a.heads, a.dim_head)
         q = a.to_q(x).reshape(heads)
         norm = lambda t: F.layer_norm(t, (t.shape[-1],))
         key_diff = a.to_k(norm(p) - norm(r)).reshape(heads)
-        weight = torch.sigmoid((q * key_diff).sum(-1, keepdim=True) / math.sqrt(a.dim_head))
-        values = a.to_v(r).reshape(heads) + weight * a.to_v(p - r).reshape(heads)
-        return a.to_out[1](a.to_out[0](values.reshape(x.shape)))
+        logits = (q * key_diff).sum(-1, keepdim=True) / math.sqrt(a.dim_head)
+        values = a.to_v(r).reshape(heads) + torch.sigmoid(logits) * a.to_v(p - r).reshape(heads)
+        return logits.squeeze(-1), a.to_out[1](a.to_out[0](values.reshape(x.shape)))
 
     def forward(self, residual, prior, t):
         b, c, f, h, w = residual.shape
@@ -180,16 +184,19 @@ class TemporalNoiseFusion(nn.Module):
             return x.permute(0, 2, 3, 4, 1).reshape(b * f, h * w, c)
 
         pos = spatial_position_embedding(h, w, d)
-        r = self.proj_in(tokens(residual)) + pos
-        p = self.proj_in(tokens(prior)) + pos
+        rt, pt = tokens(residual), tokens(prior)
+        r = self.proj_in(rt) + pos
+        p = self.proj_in(pt) + pos
         t_emb = self.time_embedding(self.time_proj(t.float()))
         f_emb = self.frame_embedding(self.frame_proj(torch.arange(f, dtype=torch.float32)))
         emb = (t_emb[:, None] + f_emb[None]).reshape(b * f, d)
         x = self.norm1(r, emb)
         x = x + self.attn1(x)
         x = self.norm2(x, emb)
-        out = self.proj_out(self.attend_to_both_noises(
-            x, p + self.source_embedding[0], r + self.source_embedding[1]))
+        logits, attended = self.attend_to_both_noises(
+            x, p + self.source_embedding[0], r + self.source_embedding[1])
+        # The noise-space mix per position and channel, plus the learned correction.
+        out = rt + torch.sigmoid(self.gate(logits)) * (pt - rt) + self.proj_out(attended)
         return out.reshape(b, f, h, w, c).permute(0, 4, 1, 2, 3).contiguous()
 
 

@@ -42,6 +42,10 @@ TEST_CASE("TNF: shapes, parameter names, every parameter gets a gradient") {
   CHECK(has("time_embedding.linear_2.bias"));
   CHECK(has("frame_embedding.linear_1.weight"));
   CHECK(has("proj_out.bias"));
+  CHECK(has("gate.weight"));
+  // proj_out starts at zero (nothing flows back through it yet); give it weights so every
+  // parameter's gradient is checked.
+  ops::copy_(tnf.proj_out->weight, ops::randn(tnf.proj_out->weight.shape()));
 
   const Tensor residual = ops::randn({2, 3, 5, 3, 4});
   const Tensor prior = ops::randn({2, 3, 5, 3, 4});
@@ -59,20 +63,40 @@ TEST_CASE("TNF: shapes, parameter names, every parameter gets a gradient") {
   CHECK_THROWS_AS(tnf.forward(residual, prior, from_vector<int64_t>({1}, {1}, DType::i64)), Error);
 }
 
+TEST_CASE(
+    "TNF: untrained, it mixes the two noises per position; a saturated gate passes one exactly") {
+  manual_seed(6);
+  TemporalNoiseFusion tnf({.channels = 3, .width = 16, .heads = 4});
+  const Tensor residual = ops::randn({2, 3, 4, 3, 5});
+  const Tensor prior = ops::randn({2, 3, 4, 3, 5});
+  const Tensor t = from_vector<int64_t>({3, 700}, {2}, DType::i64);
+  // Every output lies between the two noises (proj_out, the correction, starts at zero).
+  const Tensor out = tnf.forward(residual, prior, t);
+  // (out - residual) (out - prior) <= 0 holds exactly where out is between them.
+  CHECK(amax((out - residual) * (out - prior)).item<double>() < 1e-6);
+  // A gate saturated towards the prior hands it through unchanged: no learned identity map.
+  ops::fill_(tnf.gate->weight, 0.0);
+  ops::fill_(tnf.gate->bias, 40.0);
+  CHECK(amax(trip::abs(tnf.forward(residual, prior, t) - prior)).item<double>() < 1e-6);
+  ops::fill_(tnf.gate->bias, -40.0);
+  CHECK(amax(trip::abs(tnf.forward(residual, prior, t) - residual)).item<double>() < 1e-6);
+}
+
 TEST_CASE("TNF: frames are independent sequences and each frame's output depends on its index") {
   manual_seed(2);
   TemporalNoiseFusion tnf({.channels = 2, .width = 8, .heads = 2});
-  const Tensor same = ops::randn({1, 2, 1, 3, 3});
-  // Three identical frames: outputs differ only through the frame-index embedding.
-  const Tensor clip = ops::contiguous(ops::expand(same, {1, 2, 3, 3, 3}));
+  // Three identical frames (residual and prior differ): outputs differ only through the
+  // frame-index embedding.
+  const Tensor clip = ops::contiguous(ops::expand(ops::randn({1, 2, 1, 3, 3}), {1, 2, 3, 3, 3}));
+  const Tensor other = ops::contiguous(ops::expand(ops::randn({1, 2, 1, 3, 3}), {1, 2, 3, 3, 3}));
   const Tensor t = from_vector<int64_t>({100}, {1}, DType::i64);
-  const Tensor out = tnf.forward(clip, clip, t);
+  const Tensor out = tnf.forward(clip, other, t);
   const double diff01 = amax(trip::abs(select(out, 2, 0) - select(out, 2, 1))).item<double>();
   CHECK(diff01 > 1e-6);
   // Changing frame 2 leaves frames 0 and 1 unchanged (attention stays within a frame).
   Tensor changed = ops::clone(clip);
   ops::copy_(ops::select(changed, 2, 2), ops::randn({1, 2, 3, 3}));
-  const Tensor out2 = tnf.forward(changed, clip, t);
+  const Tensor out2 = tnf.forward(changed, other, t);
   CHECK(amax(trip::abs(narrow(out2, 2, 0, 2) - narrow(out, 2, 0, 2))).item<double>() == 0.0);
 }
 
