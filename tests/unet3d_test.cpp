@@ -318,3 +318,25 @@ TEST_CASE("UNet3D rejects bad inputs and configs with errors naming the expected
   bad.attention_head_dim = 3;
   CHECK_THROWS_WITH_AS(UNet3D{bad}, doctest::Contains("attention_head_dim 3"), Error);
 }
+
+TEST_CASE("Temporal transformer: frame positions make it see the order of the frames") {
+  // Without the embedding (diffusers), attention over frames is permutation-equivariant:
+  // reversing the input frames reverses the output. With it, frame order changes the result.
+  const int64_t F = 5, C = 16;
+  const Tensor x = ops::randn({2 * F, C, 3, 3});
+  const Tensor index = from_vector<int64_t>({4, 3, 2, 1, 0, 9, 8, 7, 6, 5}, {2 * F}, DType::i64);
+  auto reversed = [&](const Tensor& t) { return ops::index_select(t, 0, index); };
+  for (bool positions : {false, true}) {
+    manual_seed(11);
+    TransformerTemporalModel temporal(2, 8, C, 4, 0.0, positions);
+    const Tensor out = temporal.forward(x, F);
+    const Tensor out_of_reversed = temporal.forward(reversed(x), F);
+    const double gap = amax(trip::abs(reversed(out) - out_of_reversed)).item<double>();
+    INFO("frame positions " << positions << ", gap " << gap);
+    if (positions) {
+      CHECK(gap > 1e-3);
+    } else {
+      CHECK(gap < 1e-5);
+    }
+  }
+}

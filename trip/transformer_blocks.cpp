@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "autograd/functions.h"
+#include "nn/timestep.h"
 #include "tensor/error.h"
 
 namespace trip {
@@ -58,8 +59,12 @@ std::string Transformer2DModel::extra_repr() const {
 }
 
 TransformerTemporalModel::TransformerTemporalModel(int64_t heads, int64_t head_dim, int64_t in,
-                                                   int64_t groups, double dropout)
-    : Module("TransformerTemporalModel"), in_channels(in), inner_dim(heads * head_dim) {
+                                                   int64_t groups, double dropout,
+                                                   bool frame_positions)
+    : Module("TransformerTemporalModel"),
+      in_channels(in),
+      inner_dim(heads * head_dim),
+      frame_positions(frame_positions) {
   norm = register_module("norm", std::make_shared<nn::GroupNorm>(groups, in, 1e-6));
   proj_in = register_module("proj_in", std::make_shared<nn::Linear>(in, inner_dim));
   transformer_blocks = register_module("transformer_blocks", std::make_shared<nn::ModuleList>());
@@ -80,6 +85,10 @@ Tensor TransformerTemporalModel::forward(const Tensor& x, int64_t num_frames) co
   Tensor t = norm->forward(contiguous(permute(x5, {0, 2, 1, 3, 4})));
   t = reshape(permute(t, {0, 3, 4, 2, 1}), {b * h * w, f, c});
   t = proj_in->forward(t);
+  if (frame_positions) {  // [F, inner] broadcast over the B*H*W sequences
+    const Tensor index = arange(0, double(f), 1.0, TensorOptions(t.dtype(), t.device()));
+    t = t + nn::timestep_embedding(index, inner_dim, true, 0.0, 1.0, 10000.0, t.dtype());
+  }
   for (size_t i = 0; i < transformer_blocks->size(); ++i)
     t = transformer_blocks->at<BasicTransformerBlock>(i)->forward(t);
   t = proj_out->forward(t);
@@ -88,7 +97,8 @@ Tensor TransformerTemporalModel::forward(const Tensor& x, int64_t num_frames) co
 }
 
 std::string TransformerTemporalModel::extra_repr() const {
-  return fmt::format("{} -> {}", in_channels, inner_dim);
+  return fmt::format("{} -> {}{}", in_channels, inner_dim,
+                     frame_positions ? ", frame positions" : "");
 }
 
 }  // namespace trip

@@ -48,13 +48,17 @@ class Transformer2DModel : public nn::Module {
 // residual. (diffusers does not zero-initialise proj_out here; neither do we.)
 class TransformerTemporalModel : public nn::Module {
  public:
+  // frame_positions: add a sinusoidal frame-index embedding to the tokens after proj_in
+  // (UNet3DConfig::frame_position_embedding).
   TransformerTemporalModel(int64_t heads, int64_t head_dim, int64_t in_channels,
-                           int64_t norm_num_groups, double dropout = 0.0);
+                           int64_t norm_num_groups, double dropout = 0.0,
+                           bool frame_positions = false);
   // x [B * F, C, H, W] -> [B * F, C, H, W].
   Tensor forward(const Tensor& x, int64_t num_frames) const;
   std::string extra_repr() const override;
 
   int64_t in_channels, inner_dim;
+  bool frame_positions;
   std::shared_ptr<nn::GroupNorm> norm;
   std::shared_ptr<nn::Linear> proj_in, proj_out;
   std::shared_ptr<nn::ModuleList> transformer_blocks;

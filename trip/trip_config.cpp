@@ -175,7 +175,8 @@ json unet_to_json(const UNet3DConfig& u) {
           {"norm_eps", u.norm_eps},
           {"dropout", u.dropout},
           {"temporal_dropout", u.temporal_dropout},
-          {"gradient_checkpointing", u.gradient_checkpointing}};
+          {"gradient_checkpointing", u.gradient_checkpointing},
+          {"frame_position_embedding", u.frame_position_embedding}};
 }
 
 void unet_from_json(const json& j, UNet3DConfig& u) {
@@ -191,6 +192,7 @@ void unet_from_json(const json& j, UNet3DConfig& u) {
   r.read("dropout", u.dropout);
   r.read("temporal_dropout", u.temporal_dropout);
   r.read("gradient_checkpointing", u.gradient_checkpointing);
+  r.read("frame_position_embedding", u.frame_position_embedding);
   r.reject_unknown();
 }
 

@@ -50,7 +50,13 @@ struct TripConfig {
   bool internal_caption_encoder = true;
   int64_t context_length = 16;  // tokens per caption (internal) or feature rows (external)
   // in_channels/out_channels are derived from channels and conditioning (see unet_config()).
-  UNet3DConfig unet = UNet3DConfig::tiny();
+  // The tiny preset trains from scratch, so its temporal transformers see frame positions
+  // (UNet3DConfig::frame_position_embedding); the modelscope preset keeps diffusers' computation.
+  UNet3DConfig unet = [] {
+    UNet3DConfig u = UNet3DConfig::tiny();
+    u.frame_position_embedding = true;
+    return u;
+  }();
   TnfConfig tnf;                 // channels derived from `channels`
   CaptionEncoderConfig caption;  // vocab_size set from the tokenizer; width = cross_attention_dim
 

@@ -19,9 +19,10 @@ UNet3D::UNet3D(const UNet3DConfig& c) : Module("UNet3D"), config_(c) {
   time_embedding =
       register_module("time_embedding", std::make_shared<nn::TimestepEmbedding>(ch[0], temb));
   // diffusers hard-codes 8 heads of attention_head_dim channels here.
-  transformer_in =
-      register_module("transformer_in", std::make_shared<TransformerTemporalModel>(
-                                            8, c.attention_head_dim, ch[0], c.norm_num_groups));
+  transformer_in = register_module(
+      "transformer_in",
+      std::make_shared<TransformerTemporalModel>(8, c.attention_head_dim, ch[0], c.norm_num_groups,
+                                                 0.0, c.frame_position_embedding));
 
   down_blocks = register_module("down_blocks", std::make_shared<nn::ModuleList>());
   for (size_t i = 0; i < n; ++i) {

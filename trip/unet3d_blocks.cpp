@@ -27,8 +27,8 @@ void UNet3DBlockBase::add_layer(int64_t in, int64_t out, int64_t temb_channels,
   const int64_t heads = out / c.attention_head_dim, head_dim = c.attention_head_dim;
   attentions->push_back(
       std::make_shared<Transformer2DModel>(heads, head_dim, out, c.cross_attention_dim, groups));
-  temp_attentions->push_back(
-      std::make_shared<TransformerTemporalModel>(heads, head_dim, out, groups));
+  temp_attentions->push_back(std::make_shared<TransformerTemporalModel>(
+      heads, head_dim, out, groups, 0.0, c.frame_position_embedding));
 }
 
 Tensor UNet3DBlockBase::layer(size_t i, const Tensor& x, const Tensor& temb_act,

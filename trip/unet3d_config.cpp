@@ -73,10 +73,10 @@ std::string UNet3DConfig::to_string() const {
       "UNet3DConfig(in_channels={}, out_channels={}, block_out_channels={}, down_block_types={}, "
       "up_block_types={}, layers_per_block={}, norm_num_groups={}, attention_head_dim={}, "
       "cross_attention_dim={}, norm_eps={}, dropout={}, temporal_dropout={}, "
-      "gradient_checkpointing={})",
+      "gradient_checkpointing={}, frame_position_embedding={})",
       in_channels, out_channels, block_out_channels, down_block_types, up_block_types,
       layers_per_block, norm_num_groups, attention_head_dim, cross_attention_dim, norm_eps, dropout,
-      temporal_dropout, gradient_checkpointing);
+      temporal_dropout, gradient_checkpointing, frame_position_embedding);
 }
 
 }  // namespace trip

@@ -27,6 +27,13 @@ struct UNet3DConfig {
   double dropout = 0.0;                 // the ResNet blocks' dropout (diffusers: 0)
   double temporal_dropout = 0.1;        // TemporalConvLayer's dropout (fixed at 0.1 in diffusers)
   bool gradient_checkpointing = false;  // recompute each down/mid/up block during backward
+  // Not in diffusers: add a fixed sinusoidal embedding of the frame index to the tokens of every
+  // temporal transformer (after proj_in, as AnimateDiff's motion modules do). Without it the
+  // temporal attention cannot tell frames apart and only the zero padding of the temporal convs
+  // says where a frame sits in the clip; a model trained from scratch then barely learns motion
+  // (trip/README.md). No parameters: weights load either way, but ModelScope's were trained
+  // without it, so it is off by default (and in both UNet presets); TripConfig::tiny() turns it on.
+  bool frame_position_embedding = false;
 
   // TRIP.md's tiny preset: pixel space (3 channels), (32, 64, 64), 1 layer, 8 groups.
   static UNet3DConfig tiny();
