@@ -6,6 +6,7 @@
 #include <cmath>
 #include <random>
 
+#include "autograd/functions.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
 #include "trip/eval_metrics.h"
@@ -112,6 +113,25 @@ TEST_CASE("eval metrics: a static clip has consistency 1 and motion 0") {
   const Tensor dm = frame_descriptors(mixed);
   for (double c : first_frame_consistency(dm, 4)) CHECK(c == doctest::Approx(1.0));
   for (double c : first_frame_consistency(dm, 0)) CHECK(c < 0.9999);
+}
+
+TEST_CASE("eval metrics: motion tracking is 1 for the real clip, 0 frozen, a/(a+b) between") {
+  const Tensor real = smooth_clips(3, 6, 12, 10, 4);
+  const Tensor first = ops::select(real, 2, 0);
+  const Tensor frozen = ops::contiguous(ops::expand(ops::unsqueeze(first, 2), {3, 3, 6, 12, 10}));
+  CHECK(motion_tracking(real, real) == doctest::Approx(1.0));
+  CHECK(motion_tracking(frozen, real) == doctest::Approx(0.0));
+  CHECK(evaluate_clips(real, real).motion_tracking == doctest::Approx(1.0));
+  // Halfway between the first frame and the real frame: equally far from both.
+  const Tensor halfway = ops::contiguous((real + frozen) * 0.5);
+  CHECK(motion_tracking(halfway, real) == doctest::Approx(0.5).epsilon(1e-6));
+  // A quarter of the way: a = (1/4)^2 D, b = (3/4)^2 D, so a / (a + b) = 1 / 10. (The clips stay
+  // inside [-1, 1], so the [0, 1] mapping clamps nothing.)
+  const Tensor quarter = ops::contiguous(frozen + (real - frozen) * 0.25);
+  CHECK(motion_tracking(quarter, real) == doctest::Approx(0.1).epsilon(1e-6));
+  // Frame 1 does not count; a still real clip and a still output leave nothing to measure.
+  CHECK(std::isnan(motion_tracking(frozen, frozen)));
+  CHECK_THROWS_AS(motion_tracking(real, ops::narrow(frozen, 2, 0, 5)), Error);
 }
 
 TEST_CASE("eval metrics: motion is the mean absolute frame change on the [0, 1] scale") {

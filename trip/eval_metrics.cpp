@@ -311,6 +311,29 @@ double frechet_distance(const Tensor& features_a, const Tensor& features_b) {
   return frechet_distance(m1, s1, m2, s2);
 }
 
+double motion_tracking(const Tensor& generated, const Tensor& real) {
+  TRIP_CHECK(generated.shape() == real.shape(),
+             "motion_tracking: generated clips {} and real clips {} must have one shape",
+             generated.shape(), real.shape());
+  const std::vector<float> g = host_clips(generated, "motion_tracking");
+  const std::vector<float> r = host_clips(real, "motion_tracking");
+  const int64_t planes = real.size(0) * 3, f = real.size(2), hw = real.size(3) * real.size(4);
+  double from_first = 0, from_real = 0;
+  for (int64_t plane = 0; plane < planes; ++plane) {
+    const float* gp = g.data() + plane * f * hw;
+    const float* rp = r.data() + plane * f * hw;
+    for (int64_t k = 1; k < f; ++k) {
+      for (int64_t p = 0; p < hw; ++p) {
+        const double gk = unit(gp[k * hw + p]);
+        const double to_first = gk - unit(rp[p]), to_real = gk - unit(rp[k * hw + p]);
+        from_first += to_first * to_first;
+        from_real += to_real * to_real;
+      }
+    }
+  }
+  return from_first + from_real > 0 ? from_first / (from_first + from_real) : NAN;
+}
+
 ClipMetrics evaluate_clips(const Tensor& generated, const Tensor& real) {
   TRIP_CHECK(generated.dim() == 5 && generated.shape() == real.shape(),
              "evaluate_clips: generated clips {} and real clips {} must have one shape "
@@ -328,6 +351,7 @@ ClipMetrics evaluate_clips(const Tensor& generated, const Tensor& real) {
   m.motion_generated = mean_of(motion(generated));
   m.motion_real = mean_of(motion(real));
   m.motion_ratio = m.motion_real > 0 ? m.motion_generated / m.motion_real : NAN;
+  m.motion_tracking = motion_tracking(generated, real);
   m.fd = frechet_distance(clip_features(dg), clip_features(dr));
   return m;
 }
@@ -344,6 +368,7 @@ std::string ClipMetrics::to_json() const {
                             {"motion_generated", number(motion_generated)},
                             {"motion_real", number(motion_real)},
                             {"motion_ratio", number(motion_ratio)},
+                            {"motion_tracking", number(motion_tracking)},
                             {"fd", number(fd)}};
   return j.dump();
 }

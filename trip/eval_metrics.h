@@ -35,6 +35,13 @@ std::vector<double> first_frame_consistency(const Tensor& descriptors, int64_t n
 // Mean absolute change between consecutive frames, per pixel and channel on the [0, 1] scale;
 // 0 for a one-frame clip. One value per clip.
 std::vector<double> motion(const Tensor& clips);
+// Motion tracking: whether the generated later frames went where the real clip went or stayed at
+// the first frame. With a = sum (g_f - r_1)^2 (distance from the real first frame) and
+// b = sum (g_f - r_f)^2 (distance from the real frame f) over clips, frames 2..F, pixels and
+// channels ([0, 1] scale): a / (a + b). 1: the real clip itself; 0: a frozen video (the first
+// frame repeated); 0.5: as close to the real motion as to standing still. Blur and noise add to
+// a and b alike, so they pull towards 0.5 rather than rewarding either. NaN when both are 0.
+double motion_tracking(const Tensor& generated, const Tensor& real);
 // Per-clip features from frame descriptors [N, F, D] -> f64 [N, 2D].
 Tensor clip_features(const Tensor& descriptors);
 
@@ -60,6 +67,7 @@ struct ClipMetrics {
   double real_f_consistency_4 = 0, real_f_consistency_all = 0;  // real clips (reference)
   double motion_generated = 0, motion_real = 0;
   double motion_ratio = 0;      // generated / real; NaN when the real clips do not move
+  double motion_tracking = 0;   // generated vs real later frames, see motion_tracking above
   double fd = 0;                // Frechet distance of clip features, generated vs real
   std::string to_json() const;  // NaN written as null
 };

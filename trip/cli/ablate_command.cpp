@@ -76,19 +76,22 @@ std::string cell(const nlohmann::json& v, int decimals) {
 std::string ablation_table(const nlohmann::json& rows) {
   std::string s =
       "| variant | conditioning | fusion | F-Consistency_4 | F-Consistency_all | FD (ours; "
-      "FVD stand-in) | first-frame PSNR (dB) | motion ratio | final training loss |\n"
-      "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+      "FVD stand-in) | first-frame PSNR (dB) | motion ratio | motion tracking | final training "
+      "loss |\n"
+      "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
   for (const auto& r : rows) {
     const auto& m = r["metrics"];
-    s += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+    // Evaluations stored before motion tracking existed lack it: n/a.
+    const nlohmann::json tracking = m.contains("motion_tracking") ? m["motion_tracking"] : nullptr;
+    s += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                      r["variant"].get<std::string>(), r["conditioning"].get<std::string>(),
                      r["fusion"].get<std::string>(), cell(m["f_consistency_4"], 2),
                      cell(m["f_consistency_all"], 2), cell(m["fd"], 4), cell(m["psnr_first"], 2),
-                     cell(m["motion_ratio"], 3), cell(r["final_loss"], 4));
+                     cell(m["motion_ratio"], 3), cell(tracking, 3), cell(r["final_loss"], 4));
   }
   if (!rows.empty()) {
     const auto& m = rows[0]["metrics"];
-    s += fmt::format("| real clips (reference) | | | {} | {} | 0 | | 1 | |\n",
+    s += fmt::format("| real clips (reference) | | | {} | {} | 0 | | 1 | 1 | |\n",
                      cell(m["real_f_consistency_4"], 2), cell(m["real_f_consistency_all"], 2));
   }
   return s;

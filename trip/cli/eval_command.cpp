@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <span>
 
 #include "autograd/grad_mode.h"
@@ -67,8 +68,47 @@ void eval_command(const EvalArgs& a) {
 }  // namespace
 
 nlohmann::json EvalResult::to_json() const {
-  return {{"settings", settings}, {"metrics", nlohmann::json::parse(metrics.to_json())}};
+  nlohmann::json kinds = nlohmann::json::object();
+  for (const auto& [kind, m] : by_kind) kinds[kind] = nlohmann::json::parse(m.to_json());
+  return {{"settings", settings},
+          {"metrics", nlohmann::json::parse(metrics.to_json())},
+          {"by_kind", kinds}};
 }
+
+std::string kind_table(const std::vector<std::pair<std::string, eval::ClipMetrics>>& by_kind) {
+  std::string s = fmt::format("{:<10} {:>5} {:>10} {:>12} {:>16}\n", "kind", "clips", "PSNR 1st",
+                              "motion ratio", "motion tracking");
+  for (const auto& [kind, m] : by_kind) {
+    s += fmt::format("{:<10} {:>5} {:>10} {:>12} {:>16}\n", kind, m.clips, number(m.psnr_first, 2),
+                     number(m.motion_ratio, 3), number(m.motion_tracking, 3));
+  }
+  return s;
+}
+
+namespace {
+
+// "move" for "synthetic:move:0:12", "other" for anything not synthesised.
+std::string kind_of(const std::string& origin) {
+  constexpr std::string_view prefix = "synthetic:";
+  if (!origin.starts_with(prefix)) return "other";
+  const std::string rest = origin.substr(prefix.size());
+  return rest.substr(0, rest.find(':'));
+}
+
+std::vector<std::pair<std::string, eval::ClipMetrics>> metrics_by_kind(
+    const Tensor& generated, const Tensor& real, const std::vector<std::string>& kinds) {
+  std::map<std::string, std::vector<int64_t>> rows;
+  for (size_t i = 0; i < kinds.size(); ++i) rows[kinds[i]].push_back(int64_t(i));
+  std::vector<std::pair<std::string, eval::ClipMetrics>> out;
+  for (const auto& [kind, index] : rows) {
+    const Tensor picked = from_vector(index, {int64_t(index.size())}, DType::i64);
+    out.emplace_back(kind, eval::evaluate_clips(ops::index_select(generated, 0, picked),
+                                                ops::index_select(real, 0, picked)));
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string eval_table(const eval::ClipMetrics& m) {
   std::string s = fmt::format("{:<36} {:>10} {:>10}\n", "metric", "generated", "real");
@@ -81,6 +121,8 @@ std::string eval_table(const eval::ClipMetrics& m) {
                    number(m.motion_generated, 4), number(m.motion_real, 4));
   s += fmt::format("{:<36} {:>10} {:>10}\n", "motion ratio (generated / real)",
                    number(m.motion_ratio, 3), "-");
+  s += fmt::format("{:<36} {:>10} {:>10}\n", "motion tracking (0 frozen, 1 real)",
+                   number(m.motion_tracking, 3), "1");
   s += fmt::format("{:<36} {:>10} {:>10}\n", "FD vs real (ours, stands in for FVD)",
                    number(m.fd, 4), "-");
   return s;
@@ -134,6 +176,8 @@ EvalResult evaluate_checkpoint(const EvalArgs& a) {
 
   Progress progress("eval", clips * a.steps, std::max<int64_t>(1, a.steps));
   std::vector<Tensor> generated, real;
+  std::vector<std::string> kinds;
+  const data::ClipDataset dataset(a.data);
   int64_t done = 0;
   while (done < clips) {
     std::optional<data::Batch> batch = loader.next();
@@ -151,6 +195,8 @@ EvalResult evaluate_checkpoint(const EvalArgs& a) {
     sample.progress = [&](int step, int) { progress.update(done * a.steps + step); };
     generated.push_back(model.sample(ops::contiguous(ops::select(clip, 2, 0)), context, sample));
     real.push_back(clip);
+    for (int64_t i = 0; i < take; ++i)
+      kinds.push_back(kind_of(dataset.info(batch->videos[size_t(i)]).origin));
     done += take;
   }
   progress.finish();
@@ -158,6 +204,7 @@ EvalResult evaluate_checkpoint(const EvalArgs& a) {
 
   EvalResult result;
   result.metrics = eval::evaluate_clips(gen_all, real_all);
+  result.by_kind = metrics_by_kind(gen_all, real_all, kinds);
   result.settings = {{"checkpoint", a.ckpt}, {"data", a.data},
                      {"clips", clips},       {"requested_clips", a.clips},
                      {"steps", a.steps},     {"guidance", a.guidance},
@@ -168,6 +215,7 @@ EvalResult evaluate_checkpoint(const EvalArgs& a) {
   if (!a.quiet) {
     fmt::print("{} on {} held-out clips of '{}' ({} DDIM steps, {} weights):\n{}", a.ckpt, clips,
                a.data, a.steps, ema ? "EMA" : "training", eval_table(result.metrics));
+    fmt::print("by kind of clip:\n{}", kind_table(result.by_kind));
   }
   if (!a.out.empty()) write_samples(a.out, gen_all, real_all, train.fps);
   return result;

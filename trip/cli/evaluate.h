@@ -26,6 +26,9 @@ struct EvalArgs {
 
 struct EvalResult {
   eval::ClipMetrics metrics;
+  // The same metrics per kind of clip: the motion of a synthetic video (its origin
+  // "synthetic:<motion>:..."), "other" for imported ones. Sorted by kind.
+  std::vector<std::pair<std::string, eval::ClipMetrics>> by_kind;
   nlohmann::json settings;  // checkpoint, data, clips, steps, seed, ema, eval_every, fps, ...
   nlohmann::json to_json() const;  // {"settings": ..., "metrics": ...}
 };
@@ -33,5 +36,7 @@ struct EvalResult {
 EvalResult evaluate_checkpoint(const EvalArgs& args);
 // The printed table of one evaluation: generated and real columns.
 std::string eval_table(const eval::ClipMetrics& m);
+// One line per kind: clips, first-frame PSNR, motion ratio, motion tracking.
+std::string kind_table(const std::vector<std::pair<std::string, eval::ClipMetrics>>& by_kind);
 
 }  // namespace trip::cli
