@@ -141,15 +141,36 @@ const char* motion_name(Motion m) {
                                    "shrink", "stripes", "waves",  "flicker"};
   return names[int(m)];
 }
+Motion motion_from_name(const std::string& name) {
+  std::string known;
+  for (int m = 0; m < 8; ++m) {
+    if (name == motion_name(Motion(m))) return Motion(m);
+    known += (m ? ", " : "") + std::string(motion_name(Motion(m)));
+  }
+  throw Error(fmt::format("unknown synthetic motion '{}' (known: {})", name, known));
+}
+
 const char* shape_name(Shape s) {
   constexpr const char* names[] = {"circle", "square", "triangle"};
   return names[int(s)];
 }
 
-SyntheticSpec synthetic_spec(int64_t index, uint64_t seed) {
+SyntheticSpec synthetic_spec(int64_t index, uint64_t seed, const SceneChoice& choice) {
+  std::vector<const Direction*> directions;
+  for (const std::string& word : choice.directions) {
+    const auto* d = std::find_if(std::begin(kDirections), std::end(kDirections),
+                                 [&](const Direction& k) { return word == k.word; });
+    TRIP_CHECK(d != std::end(kDirections),
+               "synthetic_spec: unknown direction '{}' (known: left, right, up, down)", word);
+    directions.push_back(d);
+  }
+  // One draw each, from the chosen lists: with everything chosen the draws (and so the scenes)
+  // are those of the full set.
   SplitMix64 rng(mix(seed, {uint64_t(index)}));
   SyntheticSpec s;
-  s.motion = Motion(rng.below(8));
+  s.motion = choice.motions.empty()
+                 ? Motion(rng.below(8))
+                 : choice.motions[size_t(rng.below(int64_t(choice.motions.size())))];
   const NamedColor& color = kColors[rng.below(8)];
   s.color = color.rgb;
   s.color_name = color.name;
@@ -157,7 +178,9 @@ SyntheticSpec synthetic_spec(int64_t index, uint64_t seed) {
   s.background0 = kBackgrounds[rng.below(6)];
   s.background1 = rng.uniform() < 0.5 ? s.background0 : kBackgrounds[rng.below(6)];
   s.gradient = int(rng.below(3));
-  const Direction& d = kDirections[rng.below(4)];
+  const Direction& d = directions.empty()
+                           ? kDirections[rng.below(4)]
+                           : *directions[size_t(rng.below(int64_t(directions.size())))];
   s.dx = d.dx;
   s.dy = d.dy;
   s.direction = d.word;
@@ -286,9 +309,10 @@ Video render_synthetic(const SyntheticSpec& s, int64_t frames, int64_t size, dou
   return video;
 }
 
-Video synthesize(int64_t index, uint64_t seed, int64_t frames, int64_t size, double fps) {
+Video synthesize(int64_t index, uint64_t seed, int64_t frames, int64_t size, double fps,
+                 const SceneChoice& choice) {
   TRIP_CHECK(index >= 0, "synthesize: index {} must be non-negative", index);
-  const SyntheticSpec spec = synthetic_spec(index, seed);
+  const SyntheticSpec spec = synthetic_spec(index, seed, choice);
   Video v = render_synthetic(spec, frames, size, fps);
   v.origin = fmt::format("synthetic:{}:{}:{}", motion_name(spec.motion), seed, index);
   return v;
@@ -299,7 +323,7 @@ void synthesize_dataset(const std::string& path, const SynthOptions& o,
   TRIP_CHECK(o.count > 0, "synthesize_dataset {}: count {} must be positive", path, o.count);
   DatasetWriter writer(path, {.overwrite = o.overwrite, .gzip = o.gzip});
   for (int64_t i = 0; i < o.count; ++i) {
-    writer.append(synthesize(i, o.seed, o.frames, o.size, o.fps));
+    writer.append(synthesize(i, o.seed, o.frames, o.size, o.fps, o.choice));
     if (progress) progress(i + 1, o.count);
   }
   writer.close();

@@ -18,6 +18,16 @@ enum class Motion { move, bounce, rotate, grow, shrink, stripes, waves, flicker 
 enum class Shape { circle, square, triangle };
 const char* motion_name(Motion m);
 const char* shape_name(Shape s);
+// The motion called `name` ("move", "rotate", ...); an error lists the names otherwise.
+Motion motion_from_name(const std::string& name);
+
+// Which scenes synthetic_spec draws: only these motions and, for the motions that have one
+// (move, stripes, waves), only these directions ("left", "right", "up", "down"). Empty means all.
+// Narrow sets make easier datasets: a small model learns one kind of motion sooner than eight.
+struct SceneChoice {
+  std::vector<Motion> motions;
+  std::vector<std::string> directions;
+};
 
 using Rgb = std::array<uint8_t, 3>;
 
@@ -43,13 +53,14 @@ struct SyntheticSpec {
   std::string caption;            // "a red circle moves left"
 };
 
-// The scene of video `index` under `seed` (a pure function: no global state).
-SyntheticSpec synthetic_spec(int64_t index, uint64_t seed);
+// The scene of video `index` under `seed` (a pure function: no global state). The default choice
+// (everything) draws the same scenes as listing every motion and direction in enum order.
+SyntheticSpec synthetic_spec(int64_t index, uint64_t seed, const SceneChoice& choice = {});
 // Draws the scene: frames x size x size at fps, origin "synthetic:<motion>".
 Video render_synthetic(const SyntheticSpec& spec, int64_t frames, int64_t size, double fps);
 // render_synthetic(synthetic_spec(index, seed), ...), origin "synthetic:<motion>:<seed>:<index>".
 Video synthesize(int64_t index, uint64_t seed, int64_t frames = 16, int64_t size = 32,
-                 double fps = 8.0);
+                 double fps = 8.0, const SceneChoice& choice = {});
 
 struct SynthOptions {
   int64_t count = 1000;  // videos
@@ -59,6 +70,7 @@ struct SynthOptions {
   double fps = 8.0;
   bool overwrite = false;  // replace an existing file
   int gzip = 4;            // deflate level of the frames (0 = off)
+  SceneChoice choice;      // which motions and directions (default: all)
 };
 // Writes videos 0..count-1 to `path` (atomically: see DatasetWriter). `progress(done, total)` is
 // called after each video when given.

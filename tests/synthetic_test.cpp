@@ -172,6 +172,37 @@ TEST_CASE("synthetic videos: motion is visible at 32x32 over 8 frames and matche
   }
 }
 
+TEST_CASE(
+    "synthetic videos: a scene choice narrows motions and directions; all of it is the default") {
+  const data::SceneChoice moves_right{.motions = {Motion::move, Motion::waves},
+                                      .directions = {"right"}};
+  std::map<Motion, int> kinds;
+  for (int64_t i = 0; i < 100; ++i) {
+    const data::SyntheticSpec s = data::synthetic_spec(i, 4, moves_right);
+    ++kinds[s.motion];
+    CHECK(s.direction == "right");
+    CHECK(s.dx == 1);
+  }
+  CHECK(kinds.size() == 2);
+  CHECK(kinds[Motion::move] > 25);
+  // Listing everything in enum order draws the very scenes of the default.
+  const data::SceneChoice everything{
+      .motions = {Motion::move, Motion::bounce, Motion::rotate, Motion::grow, Motion::shrink,
+                  Motion::stripes, Motion::waves, Motion::flicker},
+      .directions = {"left", "right", "up", "down"}};
+  for (int64_t i = 0; i < 50; ++i) {
+    const data::Video a = data::synthesize(i, 6, 4, 16),
+                      b = data::synthesize(i, 6, 4, 16, 8.0, everything);
+    CHECK(a.rgb == b.rgb);
+    CHECK(a.caption == b.caption);
+  }
+  CHECK(data::motion_from_name("rotate") == Motion::rotate);
+  CHECK_THROWS_WITH_AS(data::motion_from_name("jump"),
+                       doctest::Contains("unknown synthetic motion 'jump'"), Error);
+  CHECK_THROWS_WITH_AS(data::synthetic_spec(0, 0, {.directions = {"north"}}),
+                       doctest::Contains("unknown direction 'north'"), Error);
+}
+
 TEST_CASE("synthesize_dataset writes count captioned videos that read back bit exact") {
   test::TempDir dir;
   const std::string path = dir.file("synth.h5");

@@ -27,6 +27,13 @@ config=$here/micro.json
 
 check "data synth" "$trip" data synth --out d.h5 --videos 8 --size 16 --frames 8 --seed 3
 check "data info" "$trip" data info d.h5
+check "data synth, a scene choice" "$trip" data synth --out moves.h5 --videos 4 --size 16 --frames 4 \
+  --motions move,rotate --directions left
+"$trip" data info moves.h5 >moves.txt 2>&1
+if grep -q "synthetic:move\|synthetic:rotate" moves.txt && ! grep -Eq "synthetic:(bounce|grow|shrink|stripes|waves|flicker)|moves (right|up|down)" moves.txt; then
+  echo "ok: scene choice in the file"; else echo "FAIL: scene choice in the file: $(head -c 300 moves.txt)"; failures=$((failures + 1)); fi
+expect_error "an unknown synthetic motion" 1 "unknown synthetic motion 'jump'" \
+  "$trip" data synth --out bad.h5 --videos 2 --motions jump
 check "train 4 steps" "$trip" train --config "$config" --data d.h5 --out straight
 [ -f straight/ckpt-00000004.h5 ] && [ -f straight/loss.png ] && [ "$(wc -l <straight/metrics.jsonl)" -eq 4 ] \
   && echo "ok: run folder files" || { echo "FAIL: run folder files"; failures=$((failures + 1)); }

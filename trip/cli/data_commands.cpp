@@ -22,6 +22,7 @@ struct SynthArgs {
   double fps = 8.0;
   uint64_t seed = 0;
   bool overwrite = false;
+  std::vector<std::string> motions, directions;
 };
 
 void synth(const SynthArgs& a) {
@@ -32,6 +33,9 @@ void synth(const SynthArgs& a) {
   options.size = a.size;
   options.fps = a.fps;
   options.overwrite = a.overwrite;
+  for (const std::string& m : a.motions)
+    options.choice.motions.push_back(data::motion_from_name(m));
+  options.choice.directions = a.directions;
   Progress progress("synth", a.videos, std::max<int64_t>(1, a.videos / 10));
   data::synthesize_dataset(a.out, options, [&](int64_t done, int64_t) { progress.update(done); });
   progress.finish(fmt::format("wrote {} synthetic videos ({} frames of {}x{} at {} fps) to {}",
@@ -110,6 +114,16 @@ void add_data_commands(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   synth_cmd->add_option("--seed", s->seed, "the same seed writes the same videos")
       ->capture_default_str();
+  synth_cmd
+      ->add_option("--motions", s->motions,
+                   "only these motions, comma-separated (move, bounce, rotate, grow, shrink, "
+                   "stripes, waves, flicker; default all)")
+      ->delimiter(',');
+  synth_cmd
+      ->add_option("--directions", s->directions,
+                   "only these directions for move, stripes and waves, comma-separated (left, "
+                   "right, up, down; default all)")
+      ->delimiter(',');
   synth_cmd->add_flag("--overwrite", s->overwrite, "replace an existing file");
   synth_cmd->callback([s] { synth(*s); });
 
