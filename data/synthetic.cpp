@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <numbers>
+
+#include <fmt/ranges.h>
 
 #include "data/dataset.h"
 #include "data/rng.h"
@@ -33,6 +36,10 @@ struct Direction {
 };
 constexpr Direction kDirections[] = {
     {-1, 0, "left"}, {1, 0, "right"}, {0, -1, "up"}, {0, 1, "down"}};
+
+constexpr const char* kMotionNames[] = {"move",   "bounce",  "rotate", "grow",
+                                        "shrink", "stripes", "waves",  "flicker"};
+constexpr int64_t kMotionCount = int64_t(std::size(kMotionNames));
 
 double frac(double x) { return x - std::floor(x); }
 
@@ -136,18 +143,12 @@ double foreground(const SyntheticSpec& s, const Sprite& sp, double x, double y, 
 
 }  // namespace
 
-const char* motion_name(Motion m) {
-  constexpr const char* names[] = {"move",   "bounce",  "rotate", "grow",
-                                   "shrink", "stripes", "waves",  "flicker"};
-  return names[int(m)];
-}
+const char* motion_name(Motion m) { return kMotionNames[int(m)]; }
 Motion motion_from_name(const std::string& name) {
-  std::string known;
-  for (int m = 0; m < 8; ++m) {
-    if (name == motion_name(Motion(m))) return Motion(m);
-    known += (m ? ", " : "") + std::string(motion_name(Motion(m)));
-  }
-  throw Error(fmt::format("unknown synthetic motion '{}' (known: {})", name, known));
+  for (int64_t m = 0; m < kMotionCount; ++m)
+    if (name == kMotionNames[m]) return Motion(m);
+  throw Error(fmt::format("unknown synthetic motion '{}' (known: {})", name,
+                          fmt::join(kMotionNames, ", ")));
 }
 
 const char* shape_name(Shape s) {
@@ -160,8 +161,12 @@ SyntheticSpec synthetic_spec(int64_t index, uint64_t seed, const SceneChoice& ch
   for (const std::string& word : choice.directions) {
     const auto* d = std::find_if(std::begin(kDirections), std::end(kDirections),
                                  [&](const Direction& k) { return word == k.word; });
-    TRIP_CHECK(d != std::end(kDirections),
-               "synthetic_spec: unknown direction '{}' (known: left, right, up, down)", word);
+    if (d == std::end(kDirections)) {
+      std::vector<const char*> known;
+      for (const Direction& k : kDirections) known.push_back(k.word);
+      throw Error(fmt::format("synthetic_spec: unknown direction '{}' (known: {})", word,
+                              fmt::join(known, ", ")));
+    }
     directions.push_back(d);
   }
   // One draw each, from the chosen lists: with everything chosen the draws (and so the scenes)
@@ -169,7 +174,7 @@ SyntheticSpec synthetic_spec(int64_t index, uint64_t seed, const SceneChoice& ch
   SplitMix64 rng(mix(seed, {uint64_t(index)}));
   SyntheticSpec s;
   s.motion = choice.motions.empty()
-                 ? Motion(rng.below(8))
+                 ? Motion(rng.below(kMotionCount))
                  : choice.motions[size_t(rng.below(int64_t(choice.motions.size())))];
   const NamedColor& color = kColors[rng.below(8)];
   s.color = color.rgb;
