@@ -25,8 +25,8 @@ Motion motion_from_name(const std::string& name);
 // (move, stripes, waves), only these directions ("left", "right", "up", "down"). Empty means all.
 // Narrow sets make easier datasets: a small model learns one kind of motion sooner than eight.
 struct SceneChoice {
-  std::vector<Motion> motions;
-  std::vector<std::string> directions;
+  std::vector<Motion> motions{};
+  std::vector<std::string> directions{};
 };
 
 using Rgb = std::array<uint8_t, 3>;
@@ -70,7 +70,7 @@ struct SynthOptions {
   double fps = 8.0;
   bool overwrite = false;  // replace an existing file
   int gzip = 4;            // deflate level of the frames (0 = off)
-  SceneChoice choice;      // which motions and directions (default: all)
+  SceneChoice choice{};    // which motions and directions (default: all)
 };
 // Writes videos 0..count-1 to `path` (atomically: see DatasetWriter). `progress(done, total)` is
 // called after each video when given.
