@@ -168,4 +168,20 @@ Tensor sample_timesteps(int64_t batch, const NoiseSchedule& schedule, ops::Gener
   return ops::to(ops::binary(BinaryOp::minimum, u, T - 1.0), DType::i64);
 }
 
+Tensor sample_timesteps_logit_normal(int64_t batch, const NoiseSchedule& schedule, double mean,
+                                     double std, ops::Generator* gen, Device device) {
+  TRIP_CHECK(batch >= 0, "sample_timesteps_logit_normal: batch must be >= 0, got {}", batch);
+  TRIP_CHECK(
+      std::isfinite(mean) && std::isfinite(std) && std > 0,
+      "sample_timesteps_logit_normal: need a finite mean and std > 0, got mean {} and std {}", mean,
+      std);
+  const double T = static_cast<double>(schedule.num_steps());
+  const Tensor n = ops::randn({batch}, TensorOptions(DType::f64, device), gen);
+  const Tensor u = ops::unary(UnaryOp::sigmoid,
+                              ops::binary(BinaryOp::add, ops::binary(BinaryOp::mul, n, std), mean));
+  // sigmoid < 1, but T * u can round to T; the min keeps it a valid step.
+  return ops::to(ops::binary(BinaryOp::minimum, ops::binary(BinaryOp::mul, u, T), T - 1.0),
+                 DType::i64);
+}
+
 }  // namespace trip::diffusion

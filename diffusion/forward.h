@@ -72,6 +72,14 @@ struct SnrWeighting {
 // B timesteps drawn uniformly from [0, T) as an int64 tensor [B] on `device` (DDPM Alg. 1).
 Tensor sample_timesteps(int64_t batch, const NoiseSchedule& schedule, ops::Generator* gen = nullptr,
                         Device device = kCPU);
+// B timesteps with t / T logit-normal: floor(T * sigmoid(mean + std * n)), n ~ N(0, 1) (the
+// timestep density of Esser et al. 2024, SD3). It spends the batch on the middle of the schedule,
+// where the layout and, for TRIP, the motion of a clip is decided, instead of on t near T (pure
+// noise: for TRIP the prior is already the answer there) and t near 0 (fine detail). Needs
+// std > 0. int64 [B] on `device`.
+Tensor sample_timesteps_logit_normal(int64_t batch, const NoiseSchedule& schedule, double mean,
+                                     double std, ops::Generator* gen = nullptr,
+                                     Device device = kCPU);
 
 // alpha_bar_t of each sample as a tensor [B, 1, ..., 1] that broadcasts against `like` [B, ...]
 // in like's dtype and on its device, after checking that t is an integer tensor [B].

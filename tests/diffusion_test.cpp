@@ -4,6 +4,7 @@
 // diffusion_sampling_test.cpp.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -213,6 +214,41 @@ TEST_CASE("sample_timesteps draws uniform int64 timesteps in [0, T)") {
   CHECK(max_abs_diff(to(t, DType::f64), to(sample_timesteps(20000, s, &again), DType::f64)) == 0);
   // Usable directly as q_sample's t.
   CHECK(q_sample(s, zeros({20000, 2}), t, zeros({20000, 2})).shape() == Dims({20000, 2}));
+}
+
+TEST_CASE("sample_timesteps_logit_normal: t / T is logit-normal, in [0, T), seeded") {
+  const NoiseSchedule s = NoiseSchedule::linear(1000);
+  const double mean = -0.8, std = 1.0;
+  ops::Generator gen{7};
+  const Tensor t = sample_timesteps_logit_normal(20000, s, mean, std, &gen);
+  CHECK(t.dtype() == DType::i64);
+  CHECK(t.shape() == Dims({20000}));
+  // The fractions below the quantiles sigmoid(mean + z std) for z = -1, 0, 1 are Phi(z):
+  // 0.159, 0.5, 0.841 (binomial sd <= 0.0036; the tolerance is 5 sd).
+  const double z_values[3] = {-1.0, 0.0, 1.0}, expected[3] = {0.1587, 0.5, 0.8413};
+  const std::vector<int64_t> values = t.to_vector<int64_t>();
+  for (int k = 0; k < 3; ++k) {
+    const double bound = 1000.0 / (1.0 + std::exp(-(mean + z_values[k] * std)));
+    int64_t below = 0;
+    for (int64_t v : values) {
+      REQUIRE(v >= 0);
+      REQUIRE(v < 1000);
+      below += double(v) < bound ? 1 : 0;
+    }
+    CHECK(std::abs(double(below) / 20000.0 - expected[k]) < 0.018);
+  }
+  ops::Generator again{7};
+  CHECK(max_abs_diff(to(t, DType::f64),
+                     to(sample_timesteps_logit_normal(20000, s, mean, std, &again), DType::f64)) ==
+        0);
+  // A very wide density still lands inside [0, T) at both ends.
+  const std::vector<int64_t> wide =
+      sample_timesteps_logit_normal(5000, s, 0.0, 30.0, &gen).to_vector<int64_t>();
+  CHECK(*std::min_element(wide.begin(), wide.end()) == 0);
+  CHECK(*std::max_element(wide.begin(), wide.end()) == 999);
+  CHECK_THROWS_WITH_AS(sample_timesteps_logit_normal(4, s, 0.0, 0.0), doctest::Contains("std > 0"),
+                       Error);
+  CHECK_THROWS_AS(sample_timesteps_logit_normal(-1, s, 0.0, 1.0), Error);
 }
 
 TEST_CASE("classifier-free guidance: uncond + scale (cond - uncond), two-call and batched") {

@@ -169,4 +169,11 @@ TEST_CASE("TrainConfig: JSON round trip, presets, unknown and bad keys") {
   CHECK(error_of(R"({"lr_schedule": "step"})").find("lr_schedule") != std::string::npos);
   CHECK(error_of(R"({"model": {"unet": {"bogus": 1}}})").find("'unet.bogus'") != std::string::npos);
   CHECK(error_of(R"({"ema_decay": 1.5})").find("ema_decay") != std::string::npos);
+  CHECK(error_of(R"({"timesteps": "cosine"})").find("timesteps must be uniform or logit_normal") !=
+        std::string::npos);
+  CHECK(error_of(R"({"timesteps": "logit_normal", "timestep_std": 0})").find("timestep_std > 0") !=
+        std::string::npos);
+  const TrainConfig middle = TrainConfig::from_json(R"({"timesteps": "logit_normal"})");
+  CHECK(middle.timesteps == "logit_normal");
+  CHECK(TrainConfig::from_json(middle.to_json()).timesteps == "logit_normal");
 }

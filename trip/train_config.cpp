@@ -59,6 +59,11 @@ void TrainConfig::validate() const {
              "TrainConfig: need 0 <= snr_floor <= snr_gamma (0: off), got snr_floor {} and "
              "snr_gamma {}",
              snr_floor, snr_gamma);
+  TRIP_CHECK(timesteps == "uniform" || timesteps == "logit_normal",
+             "TrainConfig: timesteps must be uniform or logit_normal, got '{}'", timesteps);
+  TRIP_CHECK(std::isfinite(timestep_mean) && std::isfinite(timestep_std) && timestep_std > 0,
+             "TrainConfig: need a finite timestep_mean and timestep_std > 0, got {} and {}",
+             timestep_mean, timestep_std);
   TRIP_CHECK(ema_decay >= 0 && ema_decay < 1, "TrainConfig: ema_decay must be in [0, 1), got {}",
              ema_decay);
   TRIP_CHECK(max_bad_steps >= 1, "TrainConfig: max_bad_steps must be >= 1, got {}", max_bad_steps);
@@ -88,6 +93,9 @@ void for_each_scalar(TrainConfig& c, F&& f) {
   f("grad_clip", c.grad_clip);
   f("snr_floor", c.snr_floor);
   f("snr_gamma", c.snr_gamma);
+  f("timesteps", c.timesteps);
+  f("timestep_mean", c.timestep_mean);
+  f("timestep_std", c.timestep_std);
   f("ema_decay", c.ema_decay);
   f("max_bad_steps", c.max_bad_steps);
   f("seed", c.seed);

@@ -26,6 +26,11 @@ struct TrainConfig {
   // both 0: the paper's unweighted epsilon loss.
   double snr_floor = 0;
   double snr_gamma = 0;
+  // How t is drawn for each clip: "uniform" over [0, T) (the paper, DDPM) or "logit_normal"
+  // (t / T = sigmoid(timestep_mean + timestep_std * n), diffusion::sample_timesteps_logit_normal).
+  std::string timesteps = "uniform";
+  double timestep_mean = -0.8;  // logit_normal only; -0.8: the median t is 0.31 T
+  double timestep_std = 1.0;
   double ema_decay = 0.999;        // 0 turns the EMA off
   int64_t max_bad_steps = 10;      // consecutive NaN/Inf steps tolerated before stopping
   uint64_t seed = 0;               // initial weights, noise, timesteps, caption dropout, shuffling

@@ -66,7 +66,11 @@ StepStats Trainer::train_step(const Tensor& clips, const std::vector<std::string
   for (int64_t b = 0; b < B; ++b) {
     if (coins[static_cast<size_t>(b)] < config_.model.caption_dropout) used[size_t(b)].clear();
   }
-  const Tensor t = diffusion::sample_timesteps(B, model_->schedule(), &gen_, clips.device());
+  const Tensor t =
+      config_.timesteps == "logit_normal"
+          ? diffusion::sample_timesteps_logit_normal(B, model_->schedule(), config_.timestep_mean,
+                                                     config_.timestep_std, &gen_, clips.device())
+          : diffusion::sample_timesteps(B, model_->schedule(), &gen_, clips.device());
   const Tensor noise =
       ops::randn(clips.shape(), TensorOptions(clips.dtype(), clips.device()), &gen_);
   const Tensor context = model_->encode_captions(ops::to(caption_ids(used), clips.device()));
