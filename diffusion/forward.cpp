@@ -159,13 +159,23 @@ Tensor snr_loss_weights(const NoiseSchedule& schedule, const Tensor& t, double f
   });
 }
 
+namespace {
+
+// Fractions of the schedule in [0, 1] (f64 [B]) -> int64 steps floor(T u) in [0, T): the min
+// guards a draw rounded up to T.
+Tensor steps_from_fractions(const Tensor& u, const NoiseSchedule& schedule) {
+  const double T = static_cast<double>(schedule.num_steps());
+  return ops::to(ops::binary(BinaryOp::minimum, ops::binary(BinaryOp::mul, u, T), T - 1.0),
+                 DType::i64);
+}
+
+}  // namespace
+
 Tensor sample_timesteps(int64_t batch, const NoiseSchedule& schedule, ops::Generator* gen,
                         Device device) {
   TRIP_CHECK(batch >= 0, "sample_timesteps: batch must be >= 0, got {}", batch);
-  const double T = static_cast<double>(schedule.num_steps());
-  // Uniform floats in [0, T) truncated to integers; the min guards a draw rounded up to T.
-  const Tensor u = ops::uniform({batch}, 0.0, T, TensorOptions(DType::f64, device), gen);
-  return ops::to(ops::binary(BinaryOp::minimum, u, T - 1.0), DType::i64);
+  return steps_from_fractions(
+      ops::uniform({batch}, 0.0, 1.0, TensorOptions(DType::f64, device), gen), schedule);
 }
 
 Tensor sample_timesteps_logit_normal(int64_t batch, const NoiseSchedule& schedule, double mean,
@@ -175,13 +185,9 @@ Tensor sample_timesteps_logit_normal(int64_t batch, const NoiseSchedule& schedul
       std::isfinite(mean) && std::isfinite(std) && std > 0,
       "sample_timesteps_logit_normal: need a finite mean and std > 0, got mean {} and std {}", mean,
       std);
-  const double T = static_cast<double>(schedule.num_steps());
   const Tensor n = ops::randn({batch}, TensorOptions(DType::f64, device), gen);
-  const Tensor u = ops::unary(UnaryOp::sigmoid,
-                              ops::binary(BinaryOp::add, ops::binary(BinaryOp::mul, n, std), mean));
-  // sigmoid < 1, but T * u can round to T; the min keeps it a valid step.
-  return ops::to(ops::binary(BinaryOp::minimum, ops::binary(BinaryOp::mul, u, T), T - 1.0),
-                 DType::i64);
+  const Tensor logit = ops::binary(BinaryOp::add, ops::binary(BinaryOp::mul, n, std), mean);
+  return steps_from_fractions(ops::unary(UnaryOp::sigmoid, logit), schedule);
 }
 
 }  // namespace trip::diffusion

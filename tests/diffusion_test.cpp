@@ -227,14 +227,12 @@ TEST_CASE("sample_timesteps_logit_normal: t / T is logit-normal, in [0, T), seed
   // 0.159, 0.5, 0.841 (binomial sd <= 0.0036; the tolerance is 5 sd).
   const double z_values[3] = {-1.0, 0.0, 1.0}, expected[3] = {0.1587, 0.5, 0.8413};
   const std::vector<int64_t> values = t.to_vector<int64_t>();
+  REQUIRE(*std::min_element(values.begin(), values.end()) >= 0);
+  REQUIRE(*std::max_element(values.begin(), values.end()) < 1000);
   for (int k = 0; k < 3; ++k) {
     const double bound = 1000.0 / (1.0 + std::exp(-(mean + z_values[k] * std)));
-    int64_t below = 0;
-    for (int64_t v : values) {
-      REQUIRE(v >= 0);
-      REQUIRE(v < 1000);
-      below += double(v) < bound ? 1 : 0;
-    }
+    const auto below = std::count_if(values.begin(), values.end(),
+                                     [bound](int64_t v) { return double(v) < bound; });
     CHECK(std::abs(double(below) / 20000.0 - expected[k]) < 0.018);
   }
   ops::Generator again{7};
