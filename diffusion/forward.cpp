@@ -106,6 +106,15 @@ Tensor predict_eps_from_x0(const NoiseSchedule& schedule, const Tensor& x_t, con
          coefficient(schedule, t, x_t, op, rsqrt_one_minus_ab);
 }
 
+Tensor predict_eps_from_v(const NoiseSchedule& schedule, const Tensor& x_t, const Tensor& t,
+                          const Tensor& v) {
+  check_floating("predict_eps_from_v", "x_t", x_t);
+  check_same_shape("predict_eps_from_v", "x_t", x_t, "v", v);
+  const char* op = "predict_eps_from_v";
+  return coefficient(schedule, t, x_t, op, sqrt_one_minus_ab) * x_t +
+         coefficient(schedule, t, x_t, op, sqrt_ab) * v;
+}
+
 Tensor predict_x0_from_eps(const NoiseSchedule& schedule, const Tensor& x_t, int64_t t,
                            const Tensor& eps) {
   check_floating("predict_x0_from_eps", "x_t", x_t);

@@ -37,6 +37,11 @@ Tensor predict_x0_from_eps(const NoiseSchedule& schedule, const Tensor& x_t, con
 // eps = (x_t - sqrt(ab_t) x0) / sqrt(1 - ab_t), the noise that turns x0 into x_t.
 Tensor predict_eps_from_x0(const NoiseSchedule& schedule, const Tensor& x_t, const Tensor& t,
                            const Tensor& x0);
+// eps = sqrt(1 - ab_t) x_t + sqrt(ab_t) v, the noise of a v-prediction (v_target inverted with
+// q_sample): the output error enters scaled by sqrt(ab_t) <= 1 at every t, where
+// predict_eps_from_x0 scales it by sqrt(SNR_t) (up to 100x near t = 0).
+Tensor predict_eps_from_v(const NoiseSchedule& schedule, const Tensor& x_t, const Tensor& t,
+                          const Tensor& v);
 // The same two with one timestep for the whole batch (the sampling-time form).
 Tensor predict_x0_from_eps(const NoiseSchedule& schedule, const Tensor& x_t, int64_t t,
                            const Tensor& eps);

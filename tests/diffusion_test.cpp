@@ -92,6 +92,7 @@ TEST_CASE("q_sample, targets and x0/eps conversions: values per sample and round
   CHECK(max_abs_diff(epsilon_target(s, x0, t, noise), noise) == 0.0);
   CHECK(max_abs_diff(predict_x0_from_eps(s, x_t, t, noise), x0) < 1e-12);
   CHECK(max_abs_diff(predict_eps_from_x0(s, x_t, t, x0), noise) < 1e-12);
+  CHECK(max_abs_diff(predict_eps_from_v(s, x_t, t, v_target(s, x0, t, noise)), noise) < 1e-12);
   // The scalar-t forms equal the tensor forms with t repeated.
   const Tensor t_same = full({2}, 300, DType::i64);
   const Tensor x_same = q_sample(s, x0, t_same, noise);
@@ -129,14 +130,16 @@ TEST_CASE("epsilon_mse_loss: value and float64 gradchecks through the forward pr
       },
       {randn({3, 2, 3}, DType::f64, &gen).set_requires_grad()});
   CHECK_MESSAGE(r1.ok, r1.message);
-  // Through q_sample, the v target and x0 prediction into x0 and the noise (t below the end of
-  // the cosine schedule, where 1/sqrt(alpha_bar) ~ 1e5 would swamp the finite differences).
+  // Through q_sample, the v target and the x0 and eps predictions into x0 and the noise (t below
+  // the end of the cosine schedule, where 1/sqrt(alpha_bar) ~ 1e5 would swamp the finite
+  // differences).
   const Tensor t2 = from_vector<int64_t>({3, 400, 800}, {3}, DType::i64);
   const GradcheckResult r2 = gradcheck(
       [&](const std::vector<Tensor>& in) {
         const Tensor x_t = q_sample(s, in[0], t2, in[1]);
         return epsilon_mse_loss(predict_x0_from_eps(s, x_t, t2, 0.5 * in[1]),
-                                v_target(s, in[0], t2, in[1]));
+                                v_target(s, in[0], t2, in[1])) +
+               epsilon_mse_loss(predict_eps_from_v(s, x_t, t2, 0.5 * in[0]), in[1]);
       },
       {clone(x0).set_requires_grad(), clone(noise).set_requires_grad()});
   CHECK_MESSAGE(r2.ok, r2.message);

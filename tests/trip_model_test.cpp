@@ -8,6 +8,7 @@
 #include "tensor/error.h"
 #include "tensor/ops.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "nn/io/checkpoint.h"
@@ -89,6 +90,34 @@ TEST_CASE("TripModel: linear fusion (TRIP^W) weights the prior from lambda_first
   CHECK(amax(trip::abs(select(eps, 2, 2) - select(residual, 2, 2))).item<double>() < 1e-6);
 }
 
+TEST_CASE("TripModel: prediction v turns the UNet's output into the noise it stands for") {
+  TripConfig config = micro_config(Conditioning::temporal_start, Fusion::none);
+  manual_seed(5);
+  TripModel by_epsilon(config);
+  config.prediction = Prediction::v;
+  manual_seed(5);
+  TripModel by_v(config);  // the same weights: only the meaning of the output differs
+  const Tensor z_t = ops::randn({2, 2, 3, 8, 8}), first = ops::randn({2, 2, 8, 8});
+  const Tensor t = from_vector<int64_t>({20, 900}, {2}, DType::i64);
+  const Tensor context = by_epsilon.encode_captions(caption_ids(2, 4));
+  const Tensor out = by_epsilon.residual_noise(z_t, t, first, context);
+  REQUIRE(amax(trip::abs(out)).item<double>() > 1e-3);
+  const Tensor residual = by_v.residual_noise(z_t, t, first, context);
+  for (int64_t b = 0; b < 2; ++b) {
+    const double ab = by_v.schedule().alpha_bar(b == 0 ? 20 : 900);
+    const Tensor want = std::sqrt(1.0 - ab) * select(z_t, 0, b) + std::sqrt(ab) * select(out, 0, b);
+    CHECK(amax(trip::abs(select(residual, 0, b) - want)).item<double>() < 1e-5);
+  }
+  // TRIP^- returns the residual as the noise estimate, and the v model trains end to end.
+  CHECK(amax(trip::abs(by_v.predict_noise(z_t, t, first, context) - residual)).item<double>() ==
+        0.0);
+  const Tensor loss = by_v.loss(ops::randn({2, 2, 3, 8, 8}), t, ops::randn({2, 2, 3, 8, 8}),
+                                context, {.floor = 1.0, .gamma = 0.0});
+  CHECK(std::isfinite(loss.item<double>()));
+  loss.backward();
+  CHECK(amax(trip::abs(by_v.unet->conv_in->weight.grad())).item<double>() > 0);
+}
+
 TEST_CASE("TripModel: sampling is deterministic for a seed, with and without guidance") {
   manual_seed(3);
   TripModel model(micro_config(Conditioning::temporal_start, Fusion::tnf));
@@ -165,6 +194,11 @@ TEST_CASE("TripConfig: JSON round trip, presets, unknown keys and bad values") {
   CHECK(error_of(R"({"unet": {"layers": 2}})").find("'unet.layers'") != std::string::npos);
   CHECK(error_of(R"({"frames": "eight"})").find("'frames'") != std::string::npos);
   CHECK(error_of(R"({"fusion": "sum"})").find("unknown fusion 'sum'") != std::string::npos);
+  CHECK(
+      error_of(R"({"prediction": "x0"})").find("unknown prediction 'x0' (expected epsilon or v)") !=
+      std::string::npos);
+  CHECK(TripConfig::from_json(R"({"prediction": "v"})").prediction == Prediction::v);
+  CHECK(TripConfig::from_json("{}").prediction == Prediction::epsilon);  // old files: the paper's
   CHECK(error_of(R"({"preset": "huge"})").find("unknown preset") != std::string::npos);
   CHECK(error_of(R"({"size": 30})").find("multiple of 4") != std::string::npos);
   CHECK(error_of("{not json").find("not valid JSON") != std::string::npos);

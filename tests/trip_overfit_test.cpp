@@ -11,7 +11,8 @@
 // out nearly still under the plain epsilon loss (trip/README.md, "Why the short runs do not
 // move").
 // TRIP_OVERFIT_FUSION=none|linear|tnf picks another fusion, TRIP_OVERFIT_LR the lr (3e-4),
-// TRIP_OVERFIT_STEPS the steps (300), TRIP_OVERFIT_SNR_FLOOR the loss's snr_floor (0).
+// TRIP_OVERFIT_STEPS the steps (300), TRIP_OVERFIT_SNR_FLOOR the loss's snr_floor (0),
+// TRIP_OVERFIT_PREDICTION the UNet's prediction (epsilon).
 #include <doctest/doctest.h>
 #include <fmt/core.h>
 
@@ -35,6 +36,8 @@ TEST_CASE("tiny TRIP overfits one clip: the loss falls at least 10x in a few hun
   TripConfig config = TripConfig::tiny();
   config.caption.vocab_size = 8;
   if (const char* f = std::getenv("TRIP_OVERFIT_FUSION")) config.fusion = fusion_from_name(f);
+  if (const char* p = std::getenv("TRIP_OVERFIT_PREDICTION"))
+    config.prediction = prediction_from_name(p);
   TripModel model(config);
   const int64_t B = 1, N = config.frames, S = config.size;
   // One clip: a bright square moving right over a gradient background (in [-1, 1]).

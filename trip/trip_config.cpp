@@ -34,6 +34,16 @@ std::string_view fusion_name(Fusion f) {
   return "?";
 }
 
+std::string_view prediction_name(Prediction p) {
+  switch (p) {
+    case Prediction::epsilon:
+      return "epsilon";
+    case Prediction::v:
+      return "v";
+  }
+  return "?";
+}
+
 Conditioning conditioning_from_name(std::string_view name) {
   for (Conditioning c :
        {Conditioning::temporal_start, Conditioning::temporal_end, Conditioning::channel}) {
@@ -47,6 +57,13 @@ Fusion fusion_from_name(std::string_view name) {
     if (name == fusion_name(f)) return f;
   }
   fail("unknown fusion '{}' (expected tnf, linear or none)", name);
+}
+
+Prediction prediction_from_name(std::string_view name) {
+  for (Prediction p : {Prediction::epsilon, Prediction::v}) {
+    if (name == prediction_name(p)) return p;
+  }
+  fail("unknown prediction '{}' (expected epsilon or v)", name);
 }
 
 TripConfig TripConfig::tiny() { return TripConfig{}; }
@@ -208,6 +225,7 @@ std::string TripConfig::to_json() const {
       {"train_timesteps", train_timesteps},
       {"conditioning", conditioning_name(conditioning)},
       {"fusion", fusion_name(fusion)},
+      {"prediction", prediction_name(prediction)},
       {"lambda_first", lambda_first},
       {"lambda_last", lambda_last},
       {"sample_clip", sample_clip},
@@ -242,6 +260,9 @@ TripConfig TripConfig::from_json(std::string_view text) {
   top.read("fusion", fusion);
   c.conditioning = conditioning_from_name(conditioning);
   c.fusion = fusion_from_name(fusion);
+  std::string prediction(prediction_name(c.prediction));
+  top.read("prediction", prediction);
+  c.prediction = prediction_from_name(prediction);
   top.read("lambda_first", c.lambda_first);
   top.read("lambda_last", c.lambda_last);
   top.read("sample_clip", c.sample_clip);

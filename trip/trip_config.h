@@ -26,10 +26,22 @@ enum class Fusion {
   none,    // TRIP^-: the residual alone
 };
 
+// What the UNet3D's output stands for before it is fused as the residual noise Delta_eps (a
+// project option; the paper's UNet predicts noise).
+enum class Prediction {
+  epsilon,  // the paper: the output is Delta_eps
+  // The output is v (Salimans & Ho 2022), Delta_eps = sqrt(1 - ab_t) z_t + sqrt(ab_t) v: where
+  // the prior is already nearly the true noise (large t), the motion is an O(1) part of v but only
+  // a sqrt(SNR_t) ~ 0.01 part of the noise.
+  v,
+};
+
 std::string_view conditioning_name(Conditioning c);
 std::string_view fusion_name(Fusion f);
+std::string_view prediction_name(Prediction p);
 Conditioning conditioning_from_name(std::string_view name);  // throws listing the valid names
 Fusion fusion_from_name(std::string_view name);
+Prediction prediction_from_name(std::string_view name);
 
 struct TripConfig {
   std::string preset = "tiny";
@@ -40,6 +52,7 @@ struct TripConfig {
   int64_t train_timesteps = 1000;   // T
   Conditioning conditioning = Conditioning::temporal_start;
   Fusion fusion = Fusion::tnf;
+  Prediction prediction = Prediction::epsilon;
   double lambda_first = 1.0, lambda_last = 0.5;  // TRIP^W's weights at frame 1 and frame N
   // Sampling: clip predicted x0 to [-r, r] (pixel space: 1); 0 turns clipping off (latents).
   double sample_clip = 1.0;

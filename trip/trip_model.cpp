@@ -67,8 +67,8 @@ Tensor TripModel::empty_context(int64_t batch) const {
       ops::to(from_vector(ids, {batch, config_.context_length}, DType::i64), device));
 }
 
-Tensor TripModel::residual_noise(const Tensor& z_t, const Tensor& t, const Tensor& z0_first,
-                                 const Tensor& context) const {
+Tensor TripModel::unet_output(const Tensor& z_t, const Tensor& t, const Tensor& z0_first,
+                              const Tensor& context) const {
   const int64_t B = z_t.size(0), C = config_.channels, N = z_t.size(2);
   const Tensor first = unsqueeze(z0_first, 2);  // [B, C, 1, H, W]
   switch (config_.conditioning) {
@@ -82,6 +82,13 @@ Tensor TripModel::residual_noise(const Tensor& z_t, const Tensor& t, const Tenso
     }
   }
   fail("TripModel: unknown conditioning");
+}
+
+Tensor TripModel::residual_noise(const Tensor& z_t, const Tensor& t, const Tensor& z0_first,
+                                 const Tensor& context) const {
+  const Tensor out = unet_output(z_t, t, z0_first, context);
+  if (config_.prediction == Prediction::epsilon) return out;
+  return diffusion::predict_eps_from_v(schedule_, z_t, t, out);
 }
 
 Tensor TripModel::fuse(const Tensor& residual, const Tensor& prior, const Tensor& t) const {
@@ -190,8 +197,9 @@ std::vector<nn::ParamGroup> TripModel::parameter_groups(double unet_lr, double t
 }
 
 std::string TripModel::extra_repr() const {
-  return fmt::format("preset={}, conditioning={}, fusion={}, frames={}, size={}", config_.preset,
-                     conditioning_name(config_.conditioning), fusion_name(config_.fusion),
+  return fmt::format("preset={}, conditioning={}, fusion={}, prediction={}, frames={}, size={}",
+                     config_.preset, conditioning_name(config_.conditioning),
+                     fusion_name(config_.fusion), prediction_name(config_.prediction),
                      config_.frames, config_.size);
 }
 

@@ -42,7 +42,8 @@ class TripModel : public nn::Module {
   Tensor empty_context(int64_t batch) const;
 
   // The residual noise Delta_eps [B, C, N, H, W] from the UNet3D for the noisy clip z_t and the
-  // clean first frame z0_first [B, C, H, W], conditioned as the config says (TRIP.md section 3).
+  // clean first frame z0_first [B, C, H, W], conditioned as the config says (TRIP.md section 3):
+  // the UNet's output itself, or with `prediction` v the noise it stands for.
   Tensor residual_noise(const Tensor& z_t, const Tensor& t, const Tensor& z0_first,
                         const Tensor& context) const;
   // The final noise estimate eps_tilde [B, C, N, H, W]: prior and residual fused (section 4).
@@ -72,6 +73,9 @@ class TripModel : public nn::Module {
   std::shared_ptr<CaptionEncoder> caption_encoder;  // internal_caption_encoder only
 
  private:
+  // The UNet3D's output for the N frames of z_t, conditioned on z0_first.
+  Tensor unet_output(const Tensor& z_t, const Tensor& t, const Tensor& z0_first,
+                     const Tensor& context) const;
   Tensor fuse(const Tensor& residual, const Tensor& prior, const Tensor& t) const;
   TripConfig config_;
   diffusion::NoiseSchedule schedule_;

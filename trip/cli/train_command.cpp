@@ -123,11 +123,12 @@ void run_training(const TrainArgs& args) {
   write_text(run.path("config.json"), config.to_json() + "\n");
   data::Loader loader(dataset, loader_options, start);
   fmt::print(
-      "training {} ({} parameters, conditioning {}, fusion {}) on {} clips of '{}' for {} "
-      "steps, batch {}; run folder {}\n",
+      "training {} ({} parameters, conditioning {}, fusion {}, prediction {}) on {} clips of "
+      "'{}' for {} steps, batch {}; run folder {}\n",
       config.model.preset, trainer.model().num_parameters(),
       conditioning_name(config.model.conditioning), fusion_name(config.model.fusion),
-      loader.videos().size(), args.data, config.steps, config.batch, args.out);
+      prediction_name(config.model.prediction), loader.videos().size(), args.data, config.steps,
+      config.batch, args.out);
   if (trainer.step() >= config.steps) {
     fmt::print("nothing to do: the run is at step {} of {}\n", trainer.step(), config.steps);
     return;
