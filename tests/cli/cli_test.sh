@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end checks of the `trip` program with a micro model (tests/cli/micro.json): dataset
-# synthesis, training, refusal to overwrite a run, bit-identical resume, Ctrl-C, sampling,
-# inspection, and one-line errors with the right exit status for bad input.
+# synthesis, training, refusal to overwrite a run, bit-identical resume, Ctrl-C and SIGTERM,
+# sampling, inspection, and one-line errors with the right exit status for bad input.
 # Usage: cli_test.sh PATH/TO/trip
 set -uo pipefail
 trip=$(realpath "$1")
@@ -60,6 +60,15 @@ wait $pid
 status=$?
 if [ $status -eq 0 ] && grep -q "interrupted: saved" int.log && ls interrupted/ckpt-*.h5 >/dev/null 2>&1; then
   echo "ok: Ctrl-C saves and exits"; else echo "FAIL: Ctrl-C (status $status): $(tail -2 int.log)"; failures=$((failures + 1)); fi
+# SIGTERM (kill, timeout, schedulers) does the same.
+"$trip" train --config "$config" --data d.h5 --out terminated --steps 100000 >term.log 2>&1 &
+pid=$!
+for _ in $(seq 600); do [ -s terminated/metrics.jsonl ] && break; sleep 0.1; done
+kill -TERM $pid
+wait $pid
+status=$?
+if [ $status -eq 0 ] && grep -q "interrupted: saved" term.log && ls terminated/ckpt-*.h5 >/dev/null 2>&1; then
+  echo "ok: SIGTERM saves and exits"; else echo "FAIL: SIGTERM (status $status): $(tail -2 term.log)"; failures=$((failures + 1)); fi
 
 if command -v ffmpeg >/dev/null; then
   ffmpeg -loglevel error -y -f lavfi -i "testsrc=s=24x20" -frames:v 1 first.png

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <csignal>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "data/atomic_file.h"
@@ -27,10 +28,31 @@ namespace {
 
 std::atomic<bool> interrupted{false};
 
+// Ctrl-C (SIGINT) and SIGTERM (`kill`, `timeout`, batch schedulers, `docker stop`) both save a
+// checkpoint and exit; a second signal of either kind stops at once.
 extern "C" void on_interrupt(int) {
   interrupted = true;
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C stops at once
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 }
+
+// Installs on_interrupt for SIGINT and SIGTERM; the destructor puts the previous handlers back.
+class InterruptHandlers {
+ public:
+  InterruptHandlers()
+      : previous_int_(std::signal(SIGINT, on_interrupt)),
+        previous_term_(std::signal(SIGTERM, on_interrupt)) {}
+  ~InterruptHandlers() {
+    std::signal(SIGINT, previous_int_);
+    std::signal(SIGTERM, previous_term_);
+  }
+  InterruptHandlers(const InterruptHandlers&) = delete;
+  InterruptHandlers& operator=(const InterruptHandlers&) = delete;
+
+ private:
+  void (*previous_int_)(int);
+  void (*previous_term_)(int);
+};
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path);
@@ -135,7 +157,7 @@ void run_training(const TrainArgs& args) {
   }
 
   interrupted = false;
-  auto previous = std::signal(SIGINT, on_interrupt);
+  std::optional<InterruptHandlers> handlers(std::in_place);
   Progress progress("train", config.steps, config.log_every, trainer.step());
   double loss_sum = 0, norm_sum = 0;
   int64_t counted = 0;
@@ -167,11 +189,11 @@ void run_training(const TrainArgs& args) {
       if (step % config.checkpoint_every == 0 || step == config.steps) save(trainer, run, loader);
     }
   } catch (const Error& e) {
-    std::signal(SIGINT, previous);
+    handlers.reset();
     const auto newest = run.latest_checkpoint();
     fail("{}\nthe last good checkpoint is {}", e.what(), newest ? *newest : "(none yet)");
   }
-  std::signal(SIGINT, previous);
+  handlers.reset();
   if (interrupted) {
     save(trainer, run, loader);
     progress.finish(fmt::format("interrupted: saved {}; continue with --resume",
