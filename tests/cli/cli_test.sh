@@ -51,24 +51,21 @@ losses() { sed -E 's/.*"loss":([^,]*),.*"step":([0-9]+).*/\2 \1/' "$1/metrics.js
 if [ "$(losses straight)" = "$(losses resumed)" ]; then echo "ok: resumed losses equal"; else
   echo "FAIL: resumed losses differ:"; diff <(losses straight) <(losses resumed); failures=$((failures + 1)); fi
 
-# Ctrl-C: saves a checkpoint and exits with status 0.
-"$trip" train --config "$config" --data d.h5 --out interrupted --steps 100000 >int.log 2>&1 &
-pid=$!
-for _ in $(seq 600); do [ -s interrupted/metrics.jsonl ] && break; sleep 0.1; done
-kill -INT $pid
-wait $pid
-status=$?
-if [ $status -eq 0 ] && grep -q "interrupted: saved" int.log && ls interrupted/ckpt-*.h5 >/dev/null 2>&1; then
-  echo "ok: Ctrl-C saves and exits"; else echo "FAIL: Ctrl-C (status $status): $(tail -2 int.log)"; failures=$((failures + 1)); fi
-# SIGTERM (kill, timeout, schedulers) does the same.
-"$trip" train --config "$config" --data d.h5 --out terminated --steps 100000 >term.log 2>&1 &
-pid=$!
-for _ in $(seq 600); do [ -s terminated/metrics.jsonl ] && break; sleep 0.1; done
-kill -TERM $pid
-wait $pid
-status=$?
-if [ $status -eq 0 ] && grep -q "interrupted: saved" term.log && ls terminated/ckpt-*.h5 >/dev/null 2>&1; then
-  echo "ok: SIGTERM saves and exits"; else echo "FAIL: SIGTERM (status $status): $(tail -2 term.log)"; failures=$((failures + 1)); fi
+# Ctrl-C and SIGTERM (kill, timeout, schedulers): each saves a checkpoint and exits with status 0.
+# Usage: check_stop_signal SIGNAL LABEL RUN_FOLDER
+check_stop_signal() {
+  local signal=$1 label=$2 out=$3 pid status
+  "$trip" train --config "$config" --data d.h5 --out "$out" --steps 100000 >"$out.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 600); do [ -s "$out/metrics.jsonl" ] && break; sleep 0.1; done
+  kill -"$signal" $pid
+  wait $pid
+  status=$?
+  if [ $status -eq 0 ] && grep -q "interrupted: saved" "$out.log" && ls "$out"/ckpt-*.h5 >/dev/null 2>&1; then
+    echo "ok: $label saves and exits"; else echo "FAIL: $label (status $status): $(tail -2 "$out.log")"; failures=$((failures + 1)); fi
+}
+check_stop_signal INT Ctrl-C interrupted
+check_stop_signal TERM SIGTERM terminated
 
 if command -v ffmpeg >/dev/null; then
   ffmpeg -loglevel error -y -f lavfi -i "testsrc=s=24x20" -frames:v 1 first.png

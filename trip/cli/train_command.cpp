@@ -157,7 +157,7 @@ void run_training(const TrainArgs& args) {
   }
 
   interrupted = false;
-  std::optional<InterruptHandlers> handlers(std::in_place);
+  const InterruptHandlers handlers;  // until run_training returns or throws
   Progress progress("train", config.steps, config.log_every, trainer.step());
   double loss_sum = 0, norm_sum = 0;
   int64_t counted = 0;
@@ -189,11 +189,9 @@ void run_training(const TrainArgs& args) {
       if (step % config.checkpoint_every == 0 || step == config.steps) save(trainer, run, loader);
     }
   } catch (const Error& e) {
-    handlers.reset();
     const auto newest = run.latest_checkpoint();
     fail("{}\nthe last good checkpoint is {}", e.what(), newest ? *newest : "(none yet)");
   }
-  handlers.reset();
   if (interrupted) {
     save(trainer, run, loader);
     progress.finish(fmt::format("interrupted: saved {}; continue with --resume",
