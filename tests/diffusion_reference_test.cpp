@@ -14,6 +14,7 @@
 #include "diffusion/schedule.h"
 #include "diffusion/timesteps.h"
 #include "tests/diffusion_reference.h"
+#include "tests/test_compare.h"
 
 using namespace trip;
 using namespace trip::diffusion;
@@ -41,7 +42,7 @@ void check_close(const Tensor& got, const std::vector<double>& expected, double 
   const std::vector<double> g = to(got, DType::f64).to_vector<double>();
   REQUIRE(g.size() == expected.size());
   double worst = 0;
-  for (size_t i = 0; i < g.size(); ++i) worst = std::max(worst, std::abs(g[i] - expected[i]));
+  for (size_t i = 0; i < g.size(); ++i) worst = test::worse(worst, std::abs(g[i] - expected[i]));
   CHECK(worst <= tol);
 }
 

@@ -10,6 +10,7 @@
 
 #include "tensor/backend.h"
 #include "tensor/ops.h"
+#include "tests/test_compare.h"
 
 using namespace trip;
 
@@ -148,7 +149,7 @@ TEST_CASE("CUDA draws the same numbers as the CPU") {
           ops::randn({1001}, TensorOptions(dtype, gpu), &g1).to_vector<double>();
       double worst = 0;
       for (size_t i = 0; i < a.size(); ++i)
-        worst = std::max(worst, std::fabs(a[i] - b[i]) / (1 + std::fabs(a[i])));
+        worst = test::worse(worst, std::fabs(a[i] - b[i]) / (1 + std::fabs(a[i])));
       double allowed = dtype == DType::bf16 ? 8e-3 : dtype == DType::f16 ? 1e-3 : 1e-6;
       CHECK(worst <= allowed);
       if (worst > 0) MESSAGE("randn CPU vs CUDA differ by up to " << worst << " (not bitwise)");

@@ -16,6 +16,7 @@
 #include "nn/optim/ema.h"
 #include "nn/optim/schedule.h"
 #include "tensor/backend.h"
+#include "tests/test_compare.h"
 
 using namespace trip;
 using namespace trip::nn;
@@ -341,7 +342,7 @@ TEST_CASE("AdamW fused loop over many chunks and tensors equals the generic path
     std::vector<double> x = fused[i].second.to_vector<double>();
     std::vector<double> y = generic[i].second.to_vector<double>();
     double worst = 0;
-    for (size_t k = 0; k < x.size(); ++k) worst = std::max(worst, std::abs(x[k] - y[k]));
+    for (size_t k = 0; k < x.size(); ++k) worst = test::worse(worst, std::abs(x[k] - y[k]));
     CHECK(worst < 1e-14);
   }
 }
