@@ -18,6 +18,7 @@
 #include "tensor/backend.h"
 #include "tensor/cpu/conv_direct.h"
 #include "tensor/cpu/gemm.h"
+#include "tests/test_compare.h"
 
 namespace trip::cpu {
 void set_conv_chunk_bytes_for_testing(int64_t bytes);  // tensor/cpu/conv.cpp
@@ -143,7 +144,7 @@ void check_close(const std::vector<double>& got, const std::vector<double>& want
   REQUIRE(got.size() == want.size());
   double worst = 0;
   for (size_t i = 0; i < got.size(); ++i)
-    worst = std::max(worst, std::abs(got[i] - want[i]) / (scale[i] + 1e-30));
+    worst = test::worse(worst, std::abs(got[i] - want[i]) / (scale[i] + 1e-30));
   CHECK(worst <= rtol);
 }
 
@@ -187,11 +188,12 @@ TEST_CASE("conv forward matches a direct convolution") {
   set_poison_allocations(false);
 }
 
-// The direct AVX-512 kernels (tensor/cpu/conv_direct.cpp) take stride-1 "same" convs. Shapes
-// chosen against their blocking: channel counts below, at and past the register tiles (8 output
-// channels forward, 6 x 4 for grad_weight), planes that end mid-vector, dilation, groups, every
-// rank, a plane large enough for several sample parts and position blocks in grad_weight, and
-// batches that take grad_weight's split by sample chunks (19 samples: chunks of 2, the last short).
+// The direct kernels (tensor/cpu/conv_direct*.cpp) take stride-1 "same" convs. Shapes chosen
+// against their blocking: channel counts below, at and past the register tiles (8 output
+// channels forward with AVX-512, 6 with AVX2; grad_weight's GEMM tiles), planes that end
+// mid-vector, dilation, groups, every rank, a plane large enough for several sample parts and
+// position blocks in grad_weight, and batches that take grad_weight's split by sample chunks
+// (19 samples: chunks of 2, the last short).
 static std::vector<Case> direct_cases() {
   return {
       {3, 5, 7, {7, 9}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, true},
@@ -219,17 +221,29 @@ static bool cpu_has_avx512() {
 #endif
 }
 
+static bool cpu_has_avx2() {
+#if defined(__x86_64__)
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
 // |got - want| <= tol * max |want| elementwise.
 static void check_near(const Tensor& got, const Tensor& want, double tol) {
   std::vector<double> g = got.to_vector<double>(), e = want.to_vector<double>();
   REQUIRE(g.size() == e.size());
   double scale = 0, worst = 0;
   for (double v : e) scale = std::max(scale, std::abs(v));
-  for (size_t i = 0; i < g.size(); ++i) worst = std::max(worst, std::abs(g[i] - e[i]));
+  for (size_t i = 0; i < g.size(); ++i) worst = test::worse(worst, std::abs(g[i] - e[i]));
   CHECK(worst <= tol * scale);
 }
 
 TEST_CASE("direct conv kernels match the reference and the GEMM path") {
+  // Each instruction set of the direct kernels this CPU has, against the generic GEMM path.
+  std::vector<cpu::GemmKernel> isas;
+  if (cpu_has_avx512()) isas.push_back(cpu::GemmKernel::avx512);
+  if (cpu_has_avx2()) isas.push_back(cpu::GemmKernel::avx2);
   set_poison_allocations(true);  // every output and gradient element must be written
   for (const Case& c : direct_cases()) {
     cpu::conv_direct::Shape s{c.n,       c.c_in,    c.c_out,   c.groups,
@@ -238,30 +252,34 @@ TEST_CASE("direct conv kernels match the reference and the GEMM path") {
       size_t j = 3 - c.size.size() + i;
       s.in[j] = c.size[i], s.k[j] = c.kernel[i], s.p[j] = c.padding[i], s.d[j] = c.dilation[i];
     }
-    CHECK(cpu::conv_direct::applies(s) == cpu_has_avx512());  // these cases do test it
-    for (DType dt : {DType::f32, DType::f64}) {
-      INFO(describe(c), " ", dtype_name(dt));
-      Tensor x = random(input_shape(c), 21, dt), w = random(weight_shape(c), 22, dt);
-      Tensor b = c.bias ? random({c.c_out}, 23, dt) : Tensor();
-      Ref r = reference(c, x.to_vector<double>(), w.to_vector<double>(),
-                        c.bias ? b.to_vector<double>() : std::vector<double>());
-      Tensor out = ops::conv(x, w, b, params_of(c));
-      REQUIRE(out.shape() == r.shape);
-      check_close(out.to_vector<double>(), r.out, r.scale, dt == DType::f64 ? 1e-13 : 1e-6);
-      // Gradients against the im2col + GEMM path (itself checked by gradcheck), which the
-      // direct kernels step aside for when the GEMM is limited to AVX2.
-      Tensor go = random(out.shape(), 24, dt);
-      ops::ConvGrads got = ops::conv_backward(go, x, w, true, true, c.bias, params_of(c));
-      cpu::set_gemm_kernel(cpu::GemmKernel::avx2);
-      CHECK(!cpu::conv_direct::applies(s));
-      ops::ConvGrads want = ops::conv_backward(go, x, w, true, true, c.bias, params_of(c));
-      Tensor out_gemm = ops::conv(x, w, b, params_of(c));
-      cpu::set_gemm_kernel(cpu::GemmKernel::automatic);
-      double tol = dt == DType::f64 ? 1e-12 : 1e-5;
-      check_near(out, out_gemm, tol);
-      check_near(got.input, want.input, tol);
-      check_near(got.weight, want.weight, tol);
-      if (c.bias) check_near(got.bias, want.bias, tol);
+    for (cpu::GemmKernel isa : isas) {
+      for (DType dt : {DType::f32, DType::f64}) {
+        INFO(describe(c), " ", dtype_name(dt),
+             isa == cpu::GemmKernel::avx512 ? " avx512" : " avx2");
+        cpu::set_gemm_kernel(isa);
+        CHECK(cpu::conv_direct::applies(s));  // these cases do test it
+        Tensor x = random(input_shape(c), 21, dt), w = random(weight_shape(c), 22, dt);
+        Tensor b = c.bias ? random({c.c_out}, 23, dt) : Tensor();
+        Ref r = reference(c, x.to_vector<double>(), w.to_vector<double>(),
+                          c.bias ? b.to_vector<double>() : std::vector<double>());
+        Tensor out = ops::conv(x, w, b, params_of(c));
+        REQUIRE(out.shape() == r.shape);
+        check_close(out.to_vector<double>(), r.out, r.scale, dt == DType::f64 ? 1e-13 : 1e-6);
+        // Gradients against the im2col + GEMM path (itself checked by gradcheck), which the
+        // direct kernels step aside for when the GEMM runs its generic kernels.
+        Tensor go = random(out.shape(), 24, dt);
+        ops::ConvGrads got = ops::conv_backward(go, x, w, true, true, c.bias, params_of(c));
+        cpu::set_gemm_kernel(cpu::GemmKernel::generic);
+        CHECK(!cpu::conv_direct::applies(s));
+        ops::ConvGrads want = ops::conv_backward(go, x, w, true, true, c.bias, params_of(c));
+        Tensor out_gemm = ops::conv(x, w, b, params_of(c));
+        cpu::set_gemm_kernel(cpu::GemmKernel::automatic);
+        double tol = dt == DType::f64 ? 1e-12 : 1e-5;
+        check_near(out, out_gemm, tol);
+        check_near(got.input, want.input, tol);
+        check_near(got.weight, want.weight, tol);
+        if (c.bias) check_near(got.bias, want.bias, tol);
+      }
     }
   }
   set_poison_allocations(false);
@@ -456,7 +474,7 @@ TEST_CASE("conv on CUDA matches the CPU") {
         double scale = 1;
         for (double v : a) scale = std::max(scale, std::abs(v));
         double worst = 0;
-        for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - d[i]));
+        for (size_t i = 0; i < a.size(); ++i) worst = test::worse(worst, std::abs(a[i] - d[i]));
         CHECK(worst <= tol * scale);
       }
     }

@@ -3,11 +3,11 @@
 // Every conv is seen as 3-d (a conv1d/2d gets leading spatial dims of size 1), so one code path
 // serves all ranks. Three strategies, tried in this order:
 // - direct path (conv_direct.h): stride-1 "same" convs with more than one tap (3x3 padding 1,
-//   (3,1,1) padding (1,0,0), 3x3x3, dilated ones) on an AVX-512 CPU: forward and grad_input
+//   (3,1,1) padding (1,0,0), 3x3x3, dilated ones) on an AVX-512 or AVX2 CPU: forward and grad_input
 //   (its transposed-conv view is again a same conv) by a register-blocked kernel that reads
 //   shifted input vectors with masked loads, grad_weight by the GEMM micro-kernels over a
 //   zero-padded copy (conv_gw.cpp). No im2col; 1.5-2x faster than the paths below at 64
-//   channels (bench/RESULTS.md).
+//   channels with AVX-512, 1.2-1.8x with AVX2 (bench/RESULTS.md).
 // - shift path: when the kernel extends along at most one axis `a`, every axis before `a` has
 //   size 1 and there is no stride/padding elsewhere, e.g. the temporal (3,1,1) conv of video
 //   UNets, 1x1 convs and stride-1 conv1d. Then out = sum_t W[:, :, t] @ x shifted by t along a,
@@ -66,7 +66,7 @@ Geo make_geo(const Tensor& input, const Tensor& weight, const ConvParams& cp) {
 }
 
 // The direct kernels (conv_direct.h) take stride-1 "same" convs with more than one tap on an
-// AVX-512 CPU: no im2col, each output summed in registers.
+// AVX-512 or AVX2 CPU: no im2col, each output summed in registers.
 bool direct(const Geo& g, conv_direct::Shape& s) {
   for (int i = 0; i < 3; ++i)
     if (g.s[i] != 1) return false;

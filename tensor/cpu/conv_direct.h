@@ -1,7 +1,8 @@
-// defines: the direct AVX-512 kernels for stride-1 "same" convolutions (output size = input size
-// in every dim, e.g. 3x3 padding 1, (3,1,1) padding (1,0,0)) used by tensor/cpu/conv.cpp: the
-// forward (which also serves grad_input through the transposed-conv view) and grad_weight,
-// without any im2col copy. Forward in conv_direct.cpp, grad_weight in conv_gw.cpp.
+// defines: the direct AVX-512 and AVX2 kernels for stride-1 "same" convolutions (output size =
+// input size in every dim, e.g. 3x3 padding 1, (3,1,1) padding (1,0,0)) used by
+// tensor/cpu/conv.cpp: the forward (which also serves grad_input through the transposed-conv
+// view) and grad_weight, without any im2col copy. Forward in conv_direct_tile.h (built per
+// instruction set by conv_direct_avx512.cpp and conv_direct_avx2.cpp), grad_weight in conv_gw.cpp.
 #pragma once
 #include <cstdint>
 
@@ -14,9 +15,9 @@ struct Shape {
 };
 
 // Whether the direct kernels take this conv: stride 1 (implied by the caller), output size equal
-// to the input size in every dim, more than one kernel tap, and an AVX-512 CPU whose use the GEMM
-// kernel setting allows (set_gemm_kernel(avx2 or generic) turns the direct kernels off too, so
-// tests can compare them with the GEMM path on one machine).
+// to the input size in every dim, more than one kernel tap, and a GEMM running on AVX-512 or AVX2
+// (the direct kernels use the same instruction set; set_gemm_kernel(generic) turns them off, so
+// tests can compare them with the GEMM path, and each other, on one machine).
 bool applies(const Shape& s);
 
 // out[N][C_out][L] = bias + conv(x, w); w is [C_out][C_in/G][KK] as given by the user.

@@ -11,7 +11,8 @@
 // read past a row's end lands in the next row, and must not count). No im2col, and no extra
 // positions in the sum (pad columns cost 6% at 16x16, 12% at 8x8).
 //
-// Determinism: either a C tile (12 input x 32 output channels of one tap) is owned by one task,
+// Determinism: either a C tile (mr input x nr output channels of one tap: 12 x 32 floats with
+// AVX-512, 6 x 16 with AVX2) is owned by one task,
 // which adds samples and blocks of positions in a fixed order, or (few tiles) fixed chunks of
 // samples sum into partials added in chunk order; the thread count changes nothing.
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "tensor/cpu/conv_direct.h"
+#include "tensor/cpu/gemm.h"
 #include "tensor/cpu/gemm_kernels.h"
 #include "tensor/cpu/parallel.h"
 
@@ -28,12 +30,14 @@ namespace {
 using gemm_detail::KernelSet;
 using gemm_detail::Tile;
 
+// The GEMM's micro-kernels: AVX-512 or AVX2, the only two that applies() lets through.
 template <typename T>
 KernelSet<T> kernels() {
+  const bool avx512 = active_gemm_kernel() == GemmKernel::avx512;
   if constexpr (sizeof(T) == 4)
-    return gemm_detail::avx512_kernels_f32();
+    return avx512 ? gemm_detail::avx512_kernels_f32() : gemm_detail::avx2_kernels_f32();
   else
-    return gemm_detail::avx512_kernels_f64();
+    return avx512 ? gemm_detail::avx512_kernels_f64() : gemm_detail::avx2_kernels_f64();
 }
 
 // The padded layout of one channel volume: p_w elements of slack, then dims (D + 2 p_d) x
