@@ -11,6 +11,7 @@
 
 #include "autograd/functions.h"
 #include "tensor/backend.h"
+#include "tests/test_compare.h"
 
 using namespace trip;
 
@@ -30,7 +31,7 @@ double scaled_diff(const Tensor& a, const Tensor& b) {
   for (double e : y) scale = std::max(scale, std::fabs(e));
   for (size_t i = 0; i < x.size(); ++i) {
     double d = std::fabs(x[i] - y[i]);
-    worst = std::max(worst, d != d ? INFINITY : d);
+    worst = test::worse(worst, d);
   }
   return worst / scale;
 }
